@@ -1,0 +1,83 @@
+import type { Knex } from 'knex';
+import type { DagRunState } from '../../workflows/spec';
+
+export interface RunSummary {
+  runId: string;
+  temporalRunId: string;
+  dagId: string;
+  version: string;
+  logicalDate: string;
+  state: DagRunState;
+  trigger: string;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  failedTasks: string[];
+}
+
+export interface AttemptRow {
+  taskId: string;
+  mapIndex: number | null;
+  attempt: number;
+  state: string;
+  startedAt: string;
+  endedAt: string | null;
+  error: string | null;
+  worker: string;
+  logs: unknown[];
+}
+
+/** Run history from `sluice.dag_runs`: newest logical date first, reruns included. */
+export async function listRuns(
+  db: Knex,
+  filter: { dagId?: string; state?: DagRunState; limit: number },
+): Promise<RunSummary[]> {
+  const query = db
+    .withSchema('sluice')
+    .table('dag_runs')
+    .orderBy([{ column: 'logical_date', order: 'desc' }, { column: 'started_at', order: 'desc' }])
+    .limit(filter.limit);
+  if (filter.dagId) query.where('dag_id', filter.dagId);
+  if (filter.state) query.where('state', filter.state);
+  const rows = await query;
+  return rows.map((r) => {
+    const startedAt = new Date(r.started_at);
+    const endedAt = r.ended_at ? new Date(r.ended_at) : null;
+    return {
+      runId: r.run_id,
+      temporalRunId: r.temporal_run_id,
+      dagId: r.dag_id,
+      version: r.version,
+      logicalDate: new Date(r.logical_date).toISOString(),
+      state: r.state,
+      trigger: r.trigger,
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt?.toISOString() ?? null,
+      durationMs: endedAt ? endedAt.getTime() - startedAt.getTime() : null,
+      failedTasks: r.failed_tasks,
+    };
+  });
+}
+
+/** Every attempt of a run's tasks (the latest Temporal run of that run id), oldest first. */
+export async function listAttempts(db: Knex, runId: string, taskId?: string): Promise<AttemptRow[]> {
+  const latest = db.withSchema('sluice').table('dag_runs').select('temporal_run_id').where('run_id', runId).orderBy('started_at', 'desc').limit(1);
+  const query = db
+    .withSchema('sluice')
+    .table('task_attempts')
+    .whereIn('temporal_run_id', latest)
+    .orderBy([{ column: 'started_at' }, { column: 'id' }]);
+  if (taskId) query.where('task_id', taskId);
+  const rows = await query;
+  return rows.map((r) => ({
+    taskId: r.task_id,
+    mapIndex: r.map_index < 0 ? null : r.map_index,
+    attempt: r.attempt,
+    state: r.state,
+    startedAt: new Date(r.started_at).toISOString(),
+    endedAt: r.ended_at ? new Date(r.ended_at).toISOString() : null,
+    error: r.error,
+    worker: r.worker,
+    logs: r.logs,
+  }));
+}

@@ -1,0 +1,46 @@
+/**
+ * Wires one Temporal worker: the `dagRun` interpreter, its system activities and one activity
+ * per task definition in the catalog. Everything it needs arrives as arguments so the CLI,
+ * the tests and production entry points build it the same way.
+ */
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { createAttemptHistory } from '../activities/runtime/attempt-history';
+import { createOutputStore } from '../activities/runtime/outputs';
+import { taskActivity, type RunnableTask, type TaskActivity } from '../activities/runtime/task-activity';
+import type { Resources } from '../activities/resources';
+import { createSystemActivities } from '../activities/system';
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  resources: Resources;
+  tasks: readonly RunnableTask[];
+  logger: Logger;
+  /** A pre-built bundle (tests share one); without it the worker bundles `workflows/`. */
+  workflowBundle?: WorkflowBundleOption;
+}
+
+export async function createWorker(options: WorkerOptions): Promise<Worker> {
+  const { resources, logger } = options;
+  const outputs = createOutputStore(resources.s3, resources.bucket);
+  const history = createAttemptHistory(resources.warehouse, `${os.hostname()}:${process.pid}`);
+  const activities: Record<string, TaskActivity | ((...args: never[]) => unknown)> = {
+    ...createSystemActivities({ db: resources.warehouse, outputs }),
+  };
+  for (const task of options.tasks) {
+    if (task.name in activities) throw new Error(`two activities are named '${task.name}'; task names must be unique`);
+    activities[task.name] = taskActivity(task, { history, outputs, logger, resources });
+  }
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+  });
+}

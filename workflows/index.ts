@@ -1,0 +1,2 @@
+/** Every workflow type the Sluice worker registers; this file is the bundler's entry point. */
+export { dagRun } from './dag-run';

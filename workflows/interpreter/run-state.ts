@@ -1,0 +1,215 @@
+import type { TaskStatus } from '../messages';
+import type { DagSpec, TaskSpec, TaskState } from '../spec';
+import { decide, isTerminal } from './trigger-rules';
+
+/** Why a task was skipped; branch skips survive operator retries, rule skips do not. */
+type SkipReason = 'branch' | 'trigger_rule' | 'sensor_timeout';
+
+interface TaskRecord extends TaskStatus {
+  skipReason?: SkipReason;
+  /** Mapped tasks: the list being fanned out over and each instance's output. */
+  mapList?: unknown;
+  mapOutputs?: unknown[];
+}
+
+/**
+ * The pure state machine of one DAG run: task states, trigger-rule promotion, branch choices
+ * and operator resets. It performs no I/O and knows nothing of Temporal, so it is unit-tested
+ * directly; the `dagRun` workflow drives it.
+ */
+export class RunState {
+  private readonly records = new Map<string, TaskRecord>();
+  private readonly specs = new Map<string, TaskSpec>();
+  private readonly downstream = new Map<string, string[]>();
+  private readonly branchChoices = new Map<string, ReadonlySet<string>>();
+  /** Task ids in an order where every upstream comes before its downstreams. */
+  readonly order: readonly string[];
+
+  constructor(spec: DagSpec) {
+    for (const task of spec.tasks) {
+      this.specs.set(task.id, task);
+      this.records.set(task.id, { id: task.id, state: 'pending', attempts: 0 });
+      this.downstream.set(task.id, []);
+    }
+    for (const task of spec.tasks) {
+      for (const up of task.upstream) this.downstream.get(up)?.push(task.id);
+    }
+    this.order = topologicalOrder(spec.tasks);
+  }
+
+  spec(id: string): TaskSpec {
+    const spec = this.specs.get(id);
+    if (!spec) throw new Error(`unknown task '${id}'`);
+    return spec;
+  }
+
+  record(id: string): TaskRecord {
+    const record = this.records.get(id);
+    if (!record) throw new Error(`unknown task '${id}'`);
+    return record;
+  }
+
+  output(id: string): unknown {
+    return this.record(id).output;
+  }
+
+  /**
+   * Applies trigger rules and branch choices to every pending task, in topological order so a
+   * skip or upstream failure propagates through the whole graph in one pass. Returns the ids
+   * that became `queued` and should start now.
+   */
+  promote(): string[] {
+    const ready: string[] = [];
+    for (const id of this.order) {
+      const record = this.record(id);
+      if (record.state !== 'pending') continue;
+      const spec = this.spec(id);
+      if (this.unchosenByBranch(spec)) {
+        this.finish(id, 'skipped', { skipReason: 'branch' });
+        continue;
+      }
+      const decision = decide(spec.triggerRule, spec.upstream.map((up) => this.record(up).state));
+      if (decision === 'run') {
+        record.state = 'queued';
+        ready.push(id);
+      } else if (decision === 'skipped') {
+        this.finish(id, 'skipped', { skipReason: 'trigger_rule' });
+      } else if (decision === 'upstream_failed') {
+        this.finish(id, 'upstream_failed');
+      }
+    }
+    return ready;
+  }
+
+  private unchosenByBranch(spec: TaskSpec): boolean {
+    return spec.upstream.some((up) => {
+      const chosen = this.branchChoices.get(up);
+      return chosen !== undefined && this.record(up).state === 'success' && !chosen.has(spec.id);
+    });
+  }
+
+  /** Records a branch task's choice; ids that are not direct downstreams are a task error. */
+  chooseBranch(id: string, chosen: readonly string[]): void {
+    const downstream = this.downstream.get(id) ?? [];
+    const unknown = chosen.filter((c) => !downstream.includes(c));
+    if (unknown.length > 0) {
+      throw new Error(
+        `branch '${id}' chose ${unknown.map((u) => `'${u}'`).join(', ')}, which ${unknown.length > 1 ? 'are' : 'is'} not directly downstream of it (downstream: ${downstream.join(', ') || 'none'})`,
+      );
+    }
+    this.branchChoices.set(id, new Set(chosen));
+  }
+
+  start(id: string, now: string): number {
+    const record = this.record(id);
+    record.state = 'running';
+    record.attempts += 1;
+    record.startedAt ??= now;
+    record.endedAt = undefined;
+    return record.attempts;
+  }
+
+  finish(
+    id: string,
+    state: Extract<TaskState, 'success' | 'failed' | 'skipped' | 'upstream_failed'>,
+    details: { now?: string; output?: unknown; error?: string; skipReason?: SkipReason } = {},
+  ): void {
+    const record = this.record(id);
+    record.state = state;
+    record.endedAt = details.now;
+    record.output = details.output;
+    record.error = details.error;
+    record.skipReason = details.skipReason;
+  }
+
+  setState(id: string, state: TaskState): void {
+    this.record(id).state = state;
+  }
+
+  failedTasks(): string[] {
+    return this.order.filter((id) => this.record(id).state === 'failed');
+  }
+
+  /** True when no task can make progress without an operator. */
+  isSettled(): boolean {
+    return this.order.every((id) => isTerminal(this.record(id).state));
+  }
+
+  /**
+   * Puts failed tasks back to pending, with every downstream task that did not run because of
+   * them. Succeeded tasks and tasks skipped by a branch keep their state: they never re-run.
+   */
+  resetFailed(ids: readonly string[]): string[] {
+    const reset: string[] = [];
+    for (const id of ids) {
+      const record = this.record(id);
+      if (record.state !== 'failed') continue;
+      record.state = 'pending';
+      record.error = undefined;
+      if (record.mapped) record.mapped = record.mapped.map((s) => (s === 'success' ? s : 'pending'));
+      reset.push(id, ...this.reopenDownstream(id));
+    }
+    return reset;
+  }
+
+  /** An operator's "mark success": the task counts as succeeded with no output. */
+  markSuccess(id: string, now: string): string[] {
+    const record = this.record(id);
+    this.finish(id, 'success', { now, output: null });
+    if (record.mapped) record.mapped = record.mapped.map(() => 'success');
+    return [id, ...this.reopenDownstream(id)];
+  }
+
+  private reopenDownstream(id: string): string[] {
+    const reopened: string[] = [];
+    const queue = [...(this.downstream.get(id) ?? [])];
+    const seen = new Set<string>();
+    while (queue.length > 0) {
+      const next = queue.shift() as string;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      const record = this.record(next);
+      const blocked =
+        record.state === 'upstream_failed' || (record.state === 'skipped' && record.skipReason === 'trigger_rule');
+      if (!blocked) continue;
+      Object.assign(record, { state: 'pending', endedAt: undefined, error: undefined, skipReason: undefined });
+      reopened.push(next);
+      queue.push(...(this.downstream.get(next) ?? []));
+    }
+    return reopened;
+  }
+
+  /** Mapped instances: the list is kept (possibly as an S3 reference) to resolve `$item`. */
+  initMap(id: string, list: unknown, length: number): void {
+    const record = this.record(id);
+    record.mapList = list;
+    record.mapped = Array.from({ length }, () => 'pending' as TaskState);
+    record.mapOutputs = Array.from({ length }, () => null);
+  }
+
+  snapshot(): TaskStatus[] {
+    return this.order.map((id) => {
+      const { skipReason: _skip, mapList: _list, mapOutputs: _outputs, ...status } = this.record(id);
+      return { ...status, ...(status.mapped ? { mapped: [...status.mapped] } : {}) };
+    });
+  }
+}
+
+function topologicalOrder(tasks: readonly TaskSpec[]): string[] {
+  const indegree = new Map(tasks.map((t) => [t.id, t.upstream.length]));
+  const downstream = new Map<string, string[]>(tasks.map((t) => [t.id, []]));
+  for (const t of tasks) for (const up of t.upstream) downstream.get(up)?.push(t.id);
+  const queue = tasks.filter((t) => t.upstream.length === 0).map((t) => t.id);
+  const order: string[] = [];
+  while (queue.length > 0) {
+    const id = queue.shift() as string;
+    order.push(id);
+    for (const d of downstream.get(id) ?? []) {
+      const left = (indegree.get(d) ?? 0) - 1;
+      indegree.set(d, left);
+      if (left === 0) queue.push(d);
+    }
+  }
+  if (order.length !== tasks.length) throw new Error('DAG spec has a cycle; run `sluice dags validate`');
+  return order;
+}

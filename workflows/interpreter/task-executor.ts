@@ -1,0 +1,273 @@
+/**
+ * Runs the tasks the RunState says are ready: one activity per attempt, backoff on durable
+ * timers, sensors that sleep between pokes without holding a worker slot, branch choices and
+ * mapped fan-out, all within the DAG's maxActiveTasks.
+ */
+import * as wf from '@temporalio/workflow';
+import type { SystemActivities } from '../../activities/system';
+import type { CallbackSpec, DagSpec, RetrySpec, TaskContext, TaskSpec } from '../spec';
+import type { RunState } from './run-state';
+import { getPath, isOffloaded, resolveTemplate } from './templates';
+
+type RunContext = Omit<TaskContext, 'taskId' | 'attempt' | 'mapIndex'>;
+interface Unit {
+  id: string;
+  /** Set for one instance of a mapped task. */
+  index?: number;
+}
+type AttemptResult = { ok: true; output: unknown } | { ok: false; error: string };
+
+/** Outcome passed as the third argument to onSuccess / onFailure callbacks. */
+export interface RunOutcome {
+  state: 'success' | 'failed';
+  failedTasks: string[];
+  reason?: string;
+}
+
+const system = wf.proxyActivities<SystemActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
+});
+
+export class TaskExecutor {
+  private readonly queue: Unit[] = [];
+  private active = 0;
+  private preparing = 0;
+  private readonly scope = new wf.CancellationScope();
+  private readonly instanceAttempts = new Map<string, number>();
+
+  constructor(
+    private readonly run: RunState,
+    private readonly spec: DagSpec,
+    private readonly context: RunContext,
+    private readonly onChange: () => void,
+  ) {}
+
+  /** Promotes pending tasks and starts as many ready units as the DAG's limit allows. */
+  launchReady(): void {
+    for (const id of this.run.promote()) this.enqueue(id);
+    while (this.queue.length > 0 && this.active < this.spec.maxActiveTasks) {
+      this.launch(this.queue.shift() as Unit);
+    }
+  }
+
+  idle(): boolean {
+    return this.active === 0 && this.preparing === 0 && this.queue.length === 0;
+  }
+
+  cancelAll(): void {
+    this.queue.length = 0;
+    this.scope.cancel();
+  }
+
+  async drain(): Promise<void> {
+    this.queue.length = 0;
+    await wf.condition(() => this.active === 0 && this.preparing === 0);
+  }
+
+  async runCallback(callback: CallbackSpec | undefined, outcome: RunOutcome): Promise<void> {
+    if (!callback) return;
+    const input = resolveTemplate(callback.input, this.scopeFor());
+    const ctx: TaskContext = { ...this.context, taskId: `callback.${outcome.state}`, attempt: 1 };
+    const activities = wf.proxyActivities({
+      startToCloseTimeout: '5 minutes',
+      taskQueue: this.spec.taskQueue,
+      retry: { maximumAttempts: 5, initialInterval: '5s' },
+    });
+    try {
+      await (activities[callback.activity] as (...args: unknown[]) => Promise<unknown>)(input, ctx, outcome);
+    } catch (err) {
+      wf.log.error('run callback failed', { callback: callback.activity, error: describe(err) });
+    }
+  }
+
+  private enqueue(id: string): void {
+    const task = this.run.spec(id);
+    if (task.kind !== 'map') {
+      this.queue.push({ id });
+      return;
+    }
+    this.preparing += 1;
+    this.prepareMap(task)
+      .catch((err) => this.run.finish(id, 'failed', { now: now(), error: describe(err) }))
+      .finally(() => {
+        this.preparing -= 1;
+        this.onChange();
+      });
+  }
+
+  /** Sizes the mapped list (asking S3 when it was offloaded) and queues its pending instances. */
+  private async prepareMap(task: TaskSpec): Promise<void> {
+    const record = this.run.record(task.id);
+    if (!record.mapped) {
+      const over = task.map?.over;
+      if (!over) throw new Error(`mapped task '${task.id}' has no list to map over`);
+      const list = getPath(this.run.output(over.task), over.path);
+      let length: number;
+      if (Array.isArray(list)) length = list.length;
+      else if (isOffloaded(list)) length = await system.measureList(list);
+      else throw new Error(`task '${task.id}' maps over '${over.task}', whose output is not a list`);
+      this.run.initMap(task.id, list, length);
+    }
+    const states = this.run.record(task.id).mapped ?? [];
+    if (states.length === 0) {
+      this.run.finish(task.id, 'success', { now: now(), output: [] });
+      return;
+    }
+    this.run.setState(task.id, 'running');
+    record.startedAt ??= now();
+    states.forEach((state, index) => {
+      if (state !== 'success') this.queue.push({ id: task.id, index });
+    });
+  }
+
+  private launch(unit: Unit): void {
+    this.active += 1;
+    this.scope
+      .run(() => (unit.index === undefined ? this.execute(unit.id) : this.executeInstance(unit.id, unit.index)))
+      .catch((err) => this.run.finish(unit.id, 'failed', { now: now(), error: describe(err) }))
+      .finally(() => {
+        this.active -= 1;
+        this.onChange();
+      });
+  }
+
+  private async execute(id: string): Promise<void> {
+    const task = this.run.spec(id);
+    const result = task.kind === 'sensor' ? await this.poke(task) : await this.attempts(task);
+    if (!result.ok) {
+      this.run.finish(id, 'failed', { now: now(), error: result.error });
+      return;
+    }
+    if (result.output === SOFT_FAILED) {
+      this.run.finish(id, 'skipped', { now: now(), skipReason: 'sensor_timeout' });
+      return;
+    }
+    if (task.kind === 'branch') {
+      const chosen = typeof result.output === 'string' ? [result.output] : result.output;
+      if (!Array.isArray(chosen) || !chosen.every((c) => typeof c === 'string')) {
+        this.run.finish(id, 'failed', { now: now(), error: 'a branch task must return a task id or a list of task ids' });
+        return;
+      }
+      try {
+        this.run.chooseBranch(id, chosen);
+      } catch (err) {
+        this.run.finish(id, 'failed', { now: now(), error: (err as Error).message });
+        return;
+      }
+    }
+    this.run.finish(id, 'success', { now: now(), output: result.output });
+  }
+
+  private async executeInstance(id: string, index: number): Promise<void> {
+    const record = this.run.record(id);
+    const states = record.mapped as NonNullable<typeof record.mapped>;
+    const outputs = record.mapOutputs as unknown[];
+    states[index] = 'running';
+    const result = await this.attempts(this.run.spec(id), index);
+    states[index] = result.ok ? 'success' : 'failed';
+    outputs[index] = result.ok ? result.output : null;
+    if (!result.ok) record.error = `instance ${index}: ${result.error}`;
+    if (states.some((s) => s === 'running' || s === 'pending' || s === 'queued' || s === 'up_for_retry')) return;
+    const failed = states.filter((s) => s === 'failed').length;
+    if (failed > 0) {
+      this.run.finish(id, 'failed', { now: now(), error: `${failed} of ${states.length} mapped instances failed; last: ${record.error}` });
+    } else {
+      this.run.finish(id, 'success', { now: now(), output: [...outputs] });
+    }
+  }
+
+  /** Polls a sensor: each poke is one short activity; waiting happens on a durable timer. */
+  private async poke(task: TaskSpec): Promise<AttemptResult> {
+    const sensor = task.sensor ?? { pokeIntervalMs: 60_000, timeoutMs: 86_400_000, softFail: false };
+    const deadline = Date.now() + sensor.timeoutMs;
+    for (;;) {
+      const result = await this.attempts(task);
+      if (!result.ok || (result.output !== false && result.output !== null && result.output !== undefined)) {
+        return result;
+      }
+      if (Date.now() + sensor.pokeIntervalMs > deadline) {
+        if (sensor.softFail) return { ok: true, output: SOFT_FAILED };
+        return { ok: false, error: `sensor timed out after ${Math.round(sensor.timeoutMs / 1000)}s` };
+      }
+      await wf.sleep(sensor.pokeIntervalMs);
+    }
+  }
+
+  /** One task (or mapped instance) with its retry policy: an activity per attempt. */
+  private async attempts(task: TaskSpec, index?: number): Promise<AttemptResult> {
+    const input = resolveTemplate(task.input, this.scopeFor(task, index));
+    for (let retry = 0; ; retry++) {
+      const attempt = this.startAttempt(task.id, index);
+      const ctx: TaskContext = { ...this.context, taskId: task.id, attempt, ...(index === undefined ? {} : { mapIndex: index }) };
+      const activities = wf.proxyActivities({
+        startToCloseTimeout: task.executionTimeoutMs,
+        heartbeatTimeout: task.heartbeatTimeoutMs,
+        taskQueue: task.taskQueue ?? this.spec.taskQueue,
+        activityId: `${task.id}${index === undefined ? '' : `[${index}]`}#${attempt}`,
+        retry: { maximumAttempts: 1 },
+      });
+      try {
+        const output = await (activities[task.activity] as (...args: unknown[]) => Promise<unknown>)(input, ctx);
+        return { ok: true, output };
+      } catch (err) {
+        if (wf.isCancellation(err)) throw err;
+        if (retry >= task.retry.retries || isNonRetryable(err)) return { ok: false, error: describe(err) };
+        this.setRetrying(task.id, index);
+        await wf.sleep(backoff(task.retry, retry + 1));
+      }
+    }
+  }
+
+  private startAttempt(id: string, index: number | undefined): number {
+    if (index === undefined) return this.run.start(id, now());
+    const key = `${id}[${index}]`;
+    const attempt = (this.instanceAttempts.get(key) ?? 0) + 1;
+    this.instanceAttempts.set(key, attempt);
+    const record = this.run.record(id);
+    record.attempts += 1;
+    const states = record.mapped;
+    if (states) states[index] = 'running';
+    return attempt;
+  }
+
+  private setRetrying(id: string, index: number | undefined): void {
+    const record = this.run.record(id);
+    if (index === undefined) this.run.setState(id, 'up_for_retry');
+    else if (record.mapped) record.mapped[index] = 'up_for_retry';
+    this.onChange();
+  }
+
+  private scopeFor(task?: TaskSpec, index?: number) {
+    const record = task ? this.run.record(task.id) : undefined;
+    return {
+      output: (id: string) => this.run.output(id),
+      context: { ...this.context },
+      ...(index === undefined ? {} : { item: { list: record?.mapList, index } }),
+    };
+  }
+}
+
+/** Marks a soft-failed sensor: it is skipped, not failed. */
+const SOFT_FAILED = Symbol('soft-failed');
+
+function backoff(policy: RetrySpec, retryNumber: number): number {
+  return Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** (retryNumber - 1), policy.maxIntervalMs);
+}
+
+function isNonRetryable(err: unknown): boolean {
+  return err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure && err.cause.nonRetryable === true;
+}
+
+/** The message an on-call engineer sees: the task's own error, not the SDK's wrapper. */
+export function describe(err: unknown): string {
+  const cause = err instanceof wf.ActivityFailure ? err.cause : err;
+  if (cause instanceof wf.TimeoutFailure) return `timed out (${cause.timeoutType ?? 'unknown'} timeout)`;
+  if (cause instanceof wf.ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+  if (cause instanceof Error) return cause.message;
+  return String(cause);
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

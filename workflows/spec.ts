@@ -1,0 +1,138 @@
+/**
+ * The DAG spec: the plain, JSON-serializable description of a DAG that the `dagRun` workflow
+ * interprets. The authoring SDK (`dags/sdk`) compiles a DAG module into this shape; the client
+ * passes it as the workflow's input, so it is recorded in the run's history. That is what makes a
+ * run immune to later edits of the DAG file: the interpreter never imports DAG code.
+ *
+ * Everything here must stay deterministic and free of Node builtins: it is bundled into the
+ * workflow sandbox.
+ */
+
+/** Airflow's trigger rules: when a task may run, given its direct upstreams' final states. */
+export const TRIGGER_RULES = [
+  'all_success',
+  'all_done',
+  'all_failed',
+  'one_success',
+  'one_failed',
+  'none_failed',
+  'none_failed_min_one_success',
+  'always',
+] as const;
+export type TriggerRule = (typeof TRIGGER_RULES)[number];
+
+/**
+ * Task states, as in Airflow. `pending` is Airflow's "none": not yet runnable.
+ * Terminal states are success, failed, upstream_failed and skipped.
+ */
+export type TaskState =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'up_for_retry'
+  | 'success'
+  | 'failed'
+  | 'upstream_failed'
+  | 'skipped';
+
+/** States of a whole run, mirrored into the `DagRunState` search attribute. */
+export type DagRunState = 'queued' | 'running' | 'awaiting_operator' | 'success' | 'failed';
+
+export interface RetrySpec {
+  /** Retries after the first attempt; 0 means one attempt only. */
+  retries: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maxIntervalMs: number;
+}
+
+/**
+ * Task inputs are JSON templates. Any value in the template may be one of these placeholders,
+ * which the interpreter replaces when the task starts:
+ * - `{ $ref: { task, path } }`: the output of upstream `task` (optionally a field path into it);
+ * - `{ $ctx: key }`: a run-context value such as the logical date;
+ * - `{ $item: path }`: inside a mapped task, the current element of the mapped list.
+ */
+export interface RefPlaceholder {
+  $ref: { task: string; path: string[] };
+}
+export type ContextKey = 'dagId' | 'runId' | 'logicalDate' | 'dataIntervalStart' | 'dataIntervalEnd' | 'params';
+export interface ContextPlaceholder {
+  $ctx: ContextKey;
+  path?: string[];
+}
+export interface ItemPlaceholder {
+  $item: string[];
+}
+
+export type TaskKind = 'task' | 'branch' | 'sensor' | 'map';
+
+export interface SensorSpec {
+  /** Durable timer between pokes; no worker slot is held while waiting. */
+  pokeIntervalMs: number;
+  /** Total time the sensor may wait before it fails (or is skipped, with softFail). */
+  timeoutMs: number;
+  softFail: boolean;
+}
+
+export interface TaskSpec {
+  id: string;
+  /** Name of the registered activity (the task function's name). */
+  activity: string;
+  kind: TaskKind;
+  /** JSON template; see the placeholder types above. */
+  input: unknown;
+  /** Direct upstream task ids: data dependencies plus `.after()` order dependencies. */
+  upstream: string[];
+  triggerRule: TriggerRule;
+  retry: RetrySpec;
+  executionTimeoutMs: number;
+  heartbeatTimeoutMs?: number;
+  taskQueue?: string;
+  group?: string;
+  doc?: string;
+  sensor?: SensorSpec;
+  /** For kind 'map': the upstream list to fan out over; one activity per element. */
+  map?: { over: RefPlaceholder['$ref'] };
+}
+
+export interface CallbackSpec {
+  activity: string;
+  input: unknown;
+}
+
+export interface DagSpec {
+  dagId: string;
+  /** Content hash of this spec, shown as the DAG version. */
+  version: string;
+  description?: string;
+  tags: string[];
+  schedule: { cron: string; timezone: string } | null;
+  catchup: boolean;
+  maxActiveRuns: number;
+  /** Most tasks of one run running at once. */
+  maxActiveTasks: number;
+  /** How long a run with failed tasks waits for an operator before it closes as failed. */
+  operatorWindowMs: number;
+  taskQueue: string;
+  /** JSON Schema of the params, for display; validation happens on trigger with the zod schema. */
+  paramsSchema?: unknown;
+  tasks: TaskSpec[];
+  onFailure?: CallbackSpec;
+  onSuccess?: CallbackSpec;
+}
+
+/** What every task activity receives as its second argument. */
+export interface TaskContext {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  logicalDate: string;
+  dataIntervalStart: string;
+  dataIntervalEnd: string;
+  params: Record<string, unknown>;
+  /** 1 for the first attempt; counts on across retries and operator re-runs. */
+  attempt: number;
+  /** Index into the mapped list, for mapped tasks. */
+  mapIndex?: number;
+}
