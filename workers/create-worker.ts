@@ -8,7 +8,8 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { createAttemptHistory } from '../activities/runtime/attempt-history';
 import { createOutputStore } from '../activities/runtime/outputs';
-import { taskActivity, type RunnableTask, type TaskActivity } from '../activities/runtime/task-activity';
+import { taskActivity, type TaskActivity } from '../activities/runtime/task-activity';
+import type { AnyTaskDef } from '../dags/sdk/task-def';
 import type { Resources } from '../activities/resources';
 import { createSystemActivities } from '../activities/system';
 
@@ -17,7 +18,7 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   resources: Resources;
-  tasks: readonly RunnableTask[];
+  tasks: readonly AnyTaskDef[];
   logger: Logger;
   /** A pre-built bundle (tests share one); without it the worker bundles `workflows/`. */
   workflowBundle?: WorkflowBundleOption;

@@ -5,17 +5,13 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
+import { runTask, type AnyTaskDef } from '../../dags/sdk/task-def';
 import type { TaskContext as WireContext } from '../../workflows/spec';
 import type { AttemptHistory } from './attempt-history';
 import { AttemptLog } from './attempt-log';
 import type { OutputStore } from './outputs';
 import type { Resources } from '../resources';
 
-/** The structural view of a task definition the runtime needs (see dags/sdk for the API). */
-export interface RunnableTask {
-  name: string;
-  run(input: never, ctx: never, outcome?: never): Promise<unknown>;
-}
 
 export interface TaskRuntimeDeps {
   history: AttemptHistory;
@@ -26,7 +22,7 @@ export interface TaskRuntimeDeps {
 
 export type TaskActivity = (input: unknown, ctx: WireContext, outcome?: unknown) => Promise<unknown>;
 
-export function taskActivity(task: RunnableTask, deps: TaskRuntimeDeps): TaskActivity {
+export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActivity {
   return async (input, wire, outcome) => {
     const activity = Context.current();
     const key = {
@@ -44,8 +40,7 @@ export function taskActivity(task: RunnableTask, deps: TaskRuntimeDeps): TaskAct
     try {
       const hydrated = await deps.outputs.hydrate(input);
       const ctx = { ...wire, log, resources: deps.resources, heartbeat: (details?: unknown) => activity.heartbeat(details) };
-      const run = task.run as (input: unknown, ctx: unknown, outcome?: unknown) => Promise<unknown>;
-      const result = await run(hydrated, ctx, outcome);
+      const result = await runTask(task, hydrated, ctx, outcome);
       const stored = await deps.outputs.store(wire, result);
       await started;
       await deps.history.finish(key, { state: 'success', logs: log.kept() });

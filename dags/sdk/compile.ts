@@ -1,0 +1,192 @@
+/** `compileDag`: runs a DAG function and produces the DagSpec the `dagRun` workflow interprets. */
+import type { CallbackSpec, DagSpec, TaskSpec } from '../../workflows/spec';
+import { BuildSession, makeBuilder, type TaskNode } from './builder';
+import { DAG_OPTION_KEYS, isDagDefinition, type Callback, type DagDefinition } from './dag';
+import { DagBuildError, dagError, type DagError, type DagErrorCode } from './errors';
+import { specVersion } from './hash';
+import { DEFAULTS, checkKeys, durationMs } from './options';
+import { checkParamsSchema, paramsJsonSchema } from './params';
+import { placeholder, toTemplate } from './refs';
+import { isTaskDef, type AnyTaskDef, type Catalog } from './task-def';
+import { validateDag } from './validate';
+
+export interface CompileOptions {
+  /** The DAG file, named in every error message. */
+  file?: string;
+  /**
+   * The activity catalog the worker registers. When given, every definition a DAG uses must be
+   * in it (the very same object), so a DAG can never start a task no worker can run.
+   */
+  catalog?: Catalog | Iterable<AnyTaskDef>;
+}
+
+export interface CompileResult {
+  /** The spec, as complete as the DAG allowed; use it only when `errors` is empty. */
+  spec: DagSpec;
+  errors: DagError[];
+}
+
+/**
+ * Runs the DAG function and compiles it into a DagSpec, with every problem found: builder
+ * misuse, dangling references, unknown activities, bad options, cycles, invalid schedule.
+ * Never throws for a broken DAG; the errors name the file, DAG and task.
+ */
+export function compileDag(definition: DagDefinition, options: CompileOptions = {}): CompileResult {
+  if (!isDagDefinition(definition)) throw new TypeError('compileDag expects a value made by dag()');
+  const { dagId } = definition;
+  const opts = definition.options;
+  const errors: DagError[] = [];
+  const report = (code: DagErrorCode, detail: string, task?: string): void => {
+    errors.push(dagError({ code, dagId, detail, ...(options.file !== undefined ? { file: options.file } : {}), ...(task !== undefined ? { task } : {}) }));
+  };
+
+  checkKeys(opts, DAG_OPTION_KEYS, 'DAG option', (d) => report('invalid_option', d));
+  let paramsSchema: unknown;
+  if (opts.params !== undefined) {
+    const problems = checkParamsSchema(opts.params);
+    for (const p of problems) report('invalid_params', p);
+    if (problems.length === 0) paramsSchema = paramsJsonSchema(opts.params);
+  }
+
+  const session = new BuildSession(dagId, opts);
+  try {
+    const returned: unknown = definition.build(makeBuilder(session));
+    if (returned !== null && typeof (returned as { then?: unknown } | undefined)?.then === 'function') {
+      report('build_failed', 'the DAG function must be synchronous (it returned a promise); do I/O in tasks, not while defining the DAG');
+    }
+  } catch (error) {
+    if (error instanceof DagBuildError) report(error.code, error.message, error.task);
+    else report('build_failed', `the DAG function threw: ${(error as Error)?.message ?? String(error)}`);
+  } finally {
+    session.open = false;
+  }
+  for (const p of session.problems) report(p.code, p.detail, p.task);
+
+  const callbacks: Array<['onFailure' | 'onSuccess', CallbackSpec | undefined]> = (['onFailure', 'onSuccess'] as const).map((name) => [
+    name,
+    compileCallback(opts[name], name, (d, code = 'invalid_input') => report(code, d)),
+  ]);
+
+  const body: Omit<DagSpec, 'version'> = {
+    dagId,
+    ...(opts.description !== undefined ? { description: opts.description } : {}),
+    tags: opts.tags ?? [],
+    schedule: compileSchedule(opts.schedule, opts.timezone, (d) => report('invalid_schedule', d)),
+    catchup: opts.catchup ?? DEFAULTS.catchup,
+    maxActiveRuns: opts.maxActiveRuns ?? DEFAULTS.maxActiveRuns,
+    maxActiveTasks: opts.maxActiveTasks ?? DEFAULTS.maxActiveTasks,
+    operatorWindowMs: durationMs(opts.operatorWindow, 'operatorWindow', DEFAULTS.operatorWindow, (d) => report('invalid_duration', d)),
+    taskQueue: opts.taskQueue ?? DEFAULTS.taskQueue,
+    ...(paramsSchema !== undefined ? { paramsSchema } : {}),
+    tasks: session.nodes.map(toTaskSpec),
+    ...Object.fromEntries(callbacks.filter(([, spec]) => spec !== undefined)),
+  };
+  const spec: DagSpec = { ...body, version: specVersion(body) };
+
+  checkActivities(session.nodes, callbacks, opts, options.catalog, report);
+  // The builder's report of a problem is the more precise one; the spec check may see it again.
+  const known = new Set(errors.map((e) => `${e.code}\0${e.task ?? ''}`));
+  const structural = validateDag(spec, options.file !== undefined ? { file: options.file } : {});
+  errors.push(...structural.filter((e) => !known.has(`${e.code}\0${e.task ?? ''}`)));
+  return { spec, errors };
+}
+
+function toTaskSpec(node: TaskNode): TaskSpec {
+  const s = node.settings;
+  return {
+    id: node.id,
+    activity: node.def.name,
+    kind: node.kind,
+    input: node.input,
+    upstream: [...node.upstream],
+    triggerRule: s.triggerRule,
+    retry: s.retry,
+    executionTimeoutMs: s.executionTimeoutMs,
+    ...(s.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: s.heartbeatTimeoutMs } : {}),
+    ...(s.taskQueue !== undefined ? { taskQueue: s.taskQueue } : {}),
+    ...(node.group !== undefined ? { group: node.group } : {}),
+    ...(s.doc !== undefined ? { doc: s.doc } : {}),
+    ...(node.sensor ? { sensor: node.sensor } : {}),
+    ...(node.map ? { map: node.map } : {}),
+  };
+}
+
+function compileSchedule(schedule: unknown, timezone: unknown, report: (d: string) => void): DagSpec['schedule'] {
+  if (schedule === undefined || schedule === null) return null;
+  if (typeof schedule !== 'string') {
+    report(`schedule must be a cron string or null, got ${typeof schedule}`);
+    return null;
+  }
+  return { cron: schedule.trim(), timezone: (timezone as string | undefined) ?? DEFAULTS.timezone };
+}
+
+/** Callbacks run when the run is over: their input may use run context and params, not task outputs. */
+function compileCallback(
+  cb: Callback | undefined,
+  name: string,
+  report: (detail: string, code?: DagErrorCode) => void,
+): CallbackSpec | undefined {
+  if (cb === undefined) return undefined;
+  if (!isTaskDef(cb?.def)) {
+    report(`${name} must be callback(def, input), with a definition made by defineTask`, 'invalid_option');
+    return undefined;
+  }
+  if (cb.def.kind !== 'task') report(`${name}: '${cb.def.name}' is a ${cb.def.kind}; callbacks must be tasks`, 'wrong_task_kind');
+  const input = toTemplate(
+    cb.input,
+    (ref, at) => {
+      if (ref.target.kind === 'context') return placeholder(ref);
+      report(`${name} input${at ? `.${at}` : ''}: callbacks can use run context and params only, not a ${ref.target.kind} reference`);
+      return null;
+    },
+    (at, problem) => report(`${name} input${at ? `.${at}` : ''}: ${problem}`),
+  );
+  return { activity: cb.def.name, input: input ?? null };
+}
+
+function checkActivities(
+  nodes: readonly TaskNode[],
+  callbacks: ReadonlyArray<readonly [string, CallbackSpec | undefined]>,
+  opts: DagDefinition['options'],
+  catalogInput: CompileOptions['catalog'],
+  report: (code: DagErrorCode, detail: string, task?: string) => void,
+): void {
+  const uses: Array<{ def: AnyTaskDef; task?: string; label: string }> = nodes.map((n) => ({ def: n.def, task: n.id, label: `task '${n.id}'` }));
+  for (const [name, spec] of callbacks) {
+    const def = opts[name as 'onFailure' | 'onSuccess']?.def;
+    if (spec && def) uses.push({ def, label: name });
+  }
+
+  const first = new Map<string, (typeof uses)[number]>();
+  for (const use of uses) {
+    const prior = first.get(use.def.name);
+    if (!prior) first.set(use.def.name, use);
+    else if (prior.def !== use.def) {
+      report('activity_name_conflict', `uses activity '${use.def.name}' from a different definition than ${prior.label}: two definitions share the name '${use.def.name}'`, use.task);
+    }
+  }
+
+  if (catalogInput === undefined) return;
+  const catalog = toCatalog(catalogInput, (d) => report('activity_name_conflict', d));
+  for (const [name, use] of first) {
+    const registered = catalog.get(name);
+    const where = use.task === undefined ? `${use.label}: ` : '';
+    if (!registered) {
+      report('unknown_activity', `${where}activity '${name}' is not in the activity catalog; export it from a module the worker registers`, use.task);
+    } else if (registered !== use.def) {
+      report('activity_name_conflict', `${where}activity '${name}' is a different definition than the catalog's '${name}' (two definitions share the name?)`, use.task);
+    }
+  }
+}
+
+function toCatalog(input: Catalog | Iterable<AnyTaskDef>, report: (d: string) => void): Catalog {
+  if (input instanceof Map) return input;
+  const catalog = new Map<string, AnyTaskDef>();
+  for (const def of input as Iterable<AnyTaskDef>) {
+    if (!isTaskDef(def)) continue;
+    const prior = catalog.get(def.name);
+    if (prior && prior !== def) report(`the activity catalog has two different definitions named '${def.name}'`);
+    else catalog.set(def.name, def);
+  }
+  return catalog;
+}

@@ -1,0 +1,65 @@
+/**
+ * `sluice`: the command line. Each command lives in `commands/`; this file wires them, the
+ * global `--json` flag and the exit codes (see errors.ts).
+ */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../../infra/config';
+import { registerConfig } from './commands/config';
+import { registerDagCommands } from './commands/dags';
+import { registerRunCommands } from './commands/runs';
+import { registerTrigger } from './commands/trigger';
+import { registerUp } from './commands/up';
+import { CliError, EXIT } from './errors';
+import { createOutput, type Output } from './output';
+import { Session } from './session';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('sluice')
+    .description('Airflow-style DAGs on Temporal')
+    .option('--json', 'machine-readable output on stdout')
+    .exitOverride()
+    .showHelpAfterError();
+  let session: Session | undefined;
+  const output = (): Output => createOutput(Boolean(program.opts().json));
+  const getSession = (): Session => (session ??= new Session(loadConfig()));
+
+  registerUp(program, output);
+  registerDagCommands(program, output);
+  registerTrigger(program, output, getSession);
+  registerRunCommands(program, output, getSession);
+  registerConfig(program, output, getSession);
+
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    const [code, message] = classify(err);
+    if (message) {
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: message, exitCode: code })}\n`);
+      process.stderr.write(`sluice: ${message}\n`);
+    }
+    return code;
+  } finally {
+    await session?.close();
+  }
+}
+
+function classify(err: unknown): [number, string | undefined] {
+  if (err instanceof CommanderError) {
+    // --help and --version end here too, with exit code 0 and nothing more to say.
+    return [err.exitCode === 0 ? EXIT.ok : EXIT.badInput, undefined];
+  }
+  if (err instanceof CliError) return [err.exitCode, err.message];
+  if (err instanceof ConfigError) return [EXIT.badInput, err.message];
+  if (err instanceof WorkflowNotFoundError) return [EXIT.badInput, `no such run: ${err.workflowId}`];
+  if (err instanceof WorkflowUpdateFailedError) {
+    return [EXIT.failed, `refused: ${err.cause instanceof Error ? err.cause.message : err.message}`];
+  }
+  return [EXIT.failed, err instanceof Error ? (err.stack ?? err.message) : String(err)];
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => process.exit(code));
+}

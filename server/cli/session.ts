@@ -1,0 +1,54 @@
+import { Client, Connection } from '@temporalio/client';
+import knex, { type Knex } from 'knex';
+import type { Config } from '../../infra/config';
+import { CliError, EXIT } from './errors';
+
+/**
+ * The connections one CLI command needs, opened on first use and closed when it ends, so
+ * `sluice dags list` never touches a server and `sluice runs` never waits for Temporal.
+ */
+export class Session {
+  private client?: Client;
+  private connection?: Connection;
+  private db?: Knex;
+
+  constructor(readonly config: Config) {}
+
+  async temporal(): Promise<Client> {
+    if (this.client) return this.client;
+    const { address, namespace } = this.config.temporal;
+    try {
+      this.connection = await Connection.connect({ address, connectTimeout: '5s' });
+    } catch (err) {
+      throw new CliError(
+        `cannot reach Temporal at ${address} (${(err as Error).message}); is \`sluice up\` running, or is TEMPORAL_ADDRESS right?`,
+        EXIT.unreachable,
+      );
+    }
+    this.client = new Client({ connection: this.connection, namespace });
+    return this.client;
+  }
+
+  warehouse(): Knex {
+    this.db ??= knex({ client: 'pg', connection: this.config.postgres.databaseUrl, pool: { min: 0, max: 2 } });
+    return this.db;
+  }
+
+  async close(): Promise<void> {
+    await this.connection?.close();
+    await this.db?.destroy();
+  }
+}
+
+/** Turns a failed connection into the "unreachable" exit code, naming the server. */
+export async function orUnreachable<T>(what: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') {
+      throw new CliError(`cannot reach ${what} (${code}); is \`sluice up\` running, or is its URL right?`, EXIT.unreachable);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,79 @@
+import type { Client } from '@temporalio/client';
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { runStatus } from '../client/operator';
+import { listAttempts, listRuns } from '../client/run-history';
+
+/**
+ * Two server-rendered pages, no build step: the run list (failed and waiting runs first, as the
+ * on-call engineer needs them) and one run's tasks with retry buttons that call the JSON API.
+ */
+export function pages(temporal: Client, db: Knex, temporalUiUrl?: string): Router {
+  const router = Router();
+
+  router.get('/', async (_req, res) => {
+    const runs = await listRuns(db, { limit: 200 });
+    const rank = (state: string) => (state === 'awaiting_operator' ? 0 : state === 'failed' ? 1 : 2);
+    runs.sort((a, b) => rank(a.state) - rank(b.state));
+    const rows = runs
+      .map(
+        (r) => `<tr class="${r.state}"><td><a href="/runs/${encodeURIComponent(r.runId)}">${esc(r.runId)}</a></td>
+<td>${esc(r.dagId)}</td><td>${esc(r.logicalDate)}</td><td>${esc(r.state)}</td><td>${esc(r.trigger)}</td>
+<td>${r.durationMs === null ? '' : `${(r.durationMs / 1000).toFixed(1)} s`}</td><td>${esc(r.failedTasks.join(', '))}</td>
+<td>${r.failedTasks.length > 0 && r.state === 'awaiting_operator' ? `<button onclick="act('${esc(r.runId)}','retry',{})">retry failed</button>` : ''}</td></tr>`,
+      )
+      .join('\n');
+    res.type('html').send(
+      layout(
+        'Runs',
+        `<table><thead><tr><th>run</th><th>DAG</th><th>logical date</th><th>state</th><th>trigger</th><th>duration</th><th>failed tasks</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
+      ),
+    );
+  });
+
+  router.get('/runs/:runId', async (req, res) => {
+    const runId = req.params.runId;
+    const [status, attempts] = await Promise.all([runStatus(temporal, runId), listAttempts(db, runId)]);
+    const rows = status.tasks
+      .map((t) => {
+        const taskAttempts = attempts.filter((a) => a.taskId === t.id);
+        const logs = taskAttempts
+          .map((a) => `attempt ${a.attempt}${a.mapIndex === null ? '' : ` [${a.mapIndex}]`} ${a.state}: ${(a.logs as Array<{ msg: string }>).map((l) => l.msg).join(' | ')}`)
+          .join('\n');
+        const actions =
+          t.state === 'failed'
+            ? `<button onclick="act('${esc(runId)}','retry',{taskId:'${esc(t.id)}'})">retry</button>
+<button onclick="act('${esc(runId)}','mark-success',{taskId:'${esc(t.id)}'})">mark success</button>`
+            : '';
+        return `<tr class="${t.state}"><td>${esc(t.id)}</td><td>${esc(t.state)}</td><td>${t.attempts}</td><td>${esc(t.startedAt ?? '')}</td>
+<td>${esc(t.endedAt ?? '')}</td><td>${esc(t.error ?? '')}</td><td><pre>${esc(logs)}</pre></td><td>${actions}</td></tr>`;
+      })
+      .join('\n');
+    const temporalLink = temporalUiUrl
+      ? ` · <a href="${esc(temporalUiUrl)}/namespaces/default/workflows/${encodeURIComponent(runId)}">open in Temporal UI</a>`
+      : '';
+    res.type('html').send(
+      layout(
+        runId,
+        `<p>DAG ${esc(status.dagId)} version ${esc(status.version)} · state <b>${esc(status.state)}</b> · data interval ${esc(status.dataIntervalStart)} → ${esc(status.dataIntervalEnd)}${temporalLink}</p>
+${status.state === 'awaiting_operator' ? `<p>Waiting for an operator until ${esc(status.operatorDeadline ?? '')}. <button onclick="act('${esc(runId)}','retry',{})">retry all failed</button> <button onclick="act('${esc(runId)}','fail',{reason:'failed from the console'})">fail run</button></p>` : ''}
+<table><thead><tr><th>task</th><th>state</th><th>attempts</th><th>started</th><th>ended</th><th>error</th><th>attempt logs</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
+      ),
+    );
+  });
+
+  return router;
+}
+
+function layout(title: string, body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · Sluice</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+tr.failed td,tr.awaiting_operator td{background:#fde8e8}tr.success td:nth-child(4),tr.success td:nth-child(2){color:#16794c}pre{margin:0;white-space:pre-wrap;max-width:40em}</style></head>
+<body><h1><a href="/">Sluice</a> · ${esc(title)}</h1>${body}
+<script>async function act(run,action,body){const r=await fetch('/api/runs/'+encodeURIComponent(run)+'/'+action,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
+const j=await r.json();alert(r.ok?'done: '+(j.tasks||[]).join(', '):'refused: '+j.error);location.reload();}</script></body></html>`;
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

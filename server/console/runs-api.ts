@@ -1,0 +1,51 @@
+import type { Client } from '@temporalio/client';
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { failRun, markTaskSuccess, retryRun, runStatus } from '../client/operator';
+import { listAttempts, listRuns } from '../client/run-history';
+
+const RUN_STATES = ['queued', 'running', 'awaiting_operator', 'success', 'failed'] as const;
+const listQuery = z.object({
+  dagId: z.string().min(1).optional(),
+  state: z.enum(RUN_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+const retryBody = z.object({ taskId: z.string().min(1).optional() }).strict();
+const markBody = z.object({ taskId: z.string().min(1) }).strict();
+const failBody = z.object({ reason: z.string().max(500).optional() }).strict();
+
+/** JSON API over run history (Postgres) and live run state and operator actions (Temporal). */
+export function runsApi(temporal: Client, db: Knex): Router {
+  const router = Router();
+
+  router.get('/runs', async (req, res) => {
+    res.json({ runs: await listRuns(db, listQuery.parse(req.query)) });
+  });
+
+  router.get('/runs/:runId', async (req, res) => {
+    const [status, attempts] = await Promise.all([runStatus(temporal, req.params.runId), listAttempts(db, req.params.runId)]);
+    res.json({ ...status, attempts });
+  });
+
+  router.get('/runs/:runId/tasks/:taskId/attempts', async (req, res) => {
+    res.json({ attempts: await listAttempts(db, req.params.runId, req.params.taskId) });
+  });
+
+  router.post('/runs/:runId/retry', async (req, res) => {
+    const { taskId } = retryBody.parse(req.body ?? {});
+    res.json(await retryRun(temporal, req.params.runId, taskId));
+  });
+
+  router.post('/runs/:runId/mark-success', async (req, res) => {
+    const { taskId } = markBody.parse(req.body ?? {});
+    res.json(await markTaskSuccess(temporal, req.params.runId, taskId));
+  });
+
+  router.post('/runs/:runId/fail', async (req, res) => {
+    const { reason } = failBody.parse(req.body ?? {});
+    res.json(await failRun(temporal, req.params.runId, reason));
+  });
+
+  return router;
+}

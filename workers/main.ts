@@ -1,0 +1,25 @@
+/**
+ * Production entry point: one worker process for the configured servers (no embedded stack).
+ * `sluice up` runs the same workers in-process for local use.
+ */
+import { loadConfig } from '../infra/config';
+import { createLogger } from '../infra/logger';
+import { loadDags, taskQueuesOf } from '../server/dag-registry';
+import { startWorkers } from './start-workers';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('worker');
+  const { dags, errors } = loadDags();
+  for (const error of errors) log.error(error);
+  const queues = taskQueuesOf(dags);
+  const running = await startWorkers(config, queues, log);
+  log.info({ taskQueues: queues }, 'worker running');
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void running.stop());
+  await running.done;
+}
+
+main().catch((err) => {
+  createLogger('worker').fatal({ err }, 'worker failed');
+  process.exit(1);
+});
