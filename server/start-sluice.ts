@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
 import knex from 'knex';
 import type { Config } from '../infra/config';
-import { runMigrations } from '../infra/db';
+import { runMigrations } from '../infra/db/migrate';
 import { startStack } from '../infra/dev-stack/stack';
 import type { Logger } from '../infra/logger';
 import { startWorkers } from '../workers/start-workers';

@@ -1,0 +1,60 @@
+/**
+ * Runs a real Sluice worker against the test stack for one test file: real Temporal, Postgres and
+ * S3, each test file on its own task queue so files never steal each other's tasks. The workflow
+ * bundle is built once per test run by the runner (SLUICE_WORKFLOW_BUNDLE) instead of per file.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import knex, { type Knex } from 'knex';
+import pino from 'pino';
+import type { Resources } from '../../activities/resources';
+import type { AnyTaskDef } from '../../dags/sdk/task-def';
+import { createS3Client } from '../../infra/s3';
+import { createWorker } from '../../workers/create-worker';
+import { installRuntimeLogger } from '../../workers/runtime-logger';
+import { testConfig } from './env';
+
+export interface TestWorker {
+  client: Client;
+  resources: Resources;
+  taskQueue: string;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export async function startTestWorker(tasks: readonly AnyTaskDef[], taskQueue: string): Promise<TestWorker> {
+  const config = testConfig();
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+  installRuntimeLogger(logger);
+  const warehouse: Knex = knex({ client: 'pg', connection: config.postgres.databaseUrl, pool: { min: 0, max: 5 } });
+  const source: Knex = knex({ client: 'pg', connection: config.postgres.sourceDatabaseUrl, pool: { min: 0, max: 2 } });
+  const resources: Resources = { warehouse, source, s3: createS3Client(config), bucket: config.s3.bucket };
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const bundlePath = process.env.SLUICE_WORKFLOW_BUNDLE;
+  const worker = await createWorker({
+    connection: nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue,
+    resources,
+    tasks,
+    logger,
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+  });
+  const running = worker.run();
+  return {
+    client,
+    resources,
+    taskQueue,
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await warehouse.destroy();
+      await source.destroy();
+    },
+  };
+}
