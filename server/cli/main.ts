@@ -6,6 +6,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../../infra/config';
+import { RunClosedError } from '../client/operator';
 import { registerConfig } from './commands/config';
 import { registerDagCommands } from './commands/dags';
 import { registerRunCommands } from './commands/runs';
@@ -53,6 +54,7 @@ function classify(err: unknown): [number, string | undefined] {
   }
   if (err instanceof CliError) return [err.exitCode, err.message];
   if (err instanceof ConfigError) return [EXIT.badInput, err.message];
+  if (err instanceof RunClosedError) return [EXIT.failed, err.message];
   if (err instanceof WorkflowNotFoundError) return [EXIT.badInput, `no such run: ${err.workflowId}`];
   if (err instanceof WorkflowUpdateFailedError) {
     return [EXIT.failed, `refused: ${err.cause instanceof Error ? err.cause.message : err.message}`];

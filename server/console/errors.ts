@@ -2,6 +2,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { RunClosedError } from '../client/operator';
 
 /** An error whose message is safe to show the caller, with its HTTP status. */
 export class HttpError extends Error {
@@ -28,6 +29,7 @@ function classify(err: unknown): [number, string] {
   if (err instanceof ZodError) {
     return [400, err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')];
   }
+  if (err instanceof RunClosedError) return [409, err.message];
   if (err instanceof WorkflowNotFoundError) return [404, 'no such run'];
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause instanceof Error ? err.cause.message : err.message;

@@ -13,6 +13,7 @@ import { listAttempts } from '../../server/client/run-history';
 import { TRIGGER_RULES } from '../../workflows/spec';
 import { add, alwaysFail, double, echo, flaky, needsObject, pickSide, range, sleepFor, testTasks, writeMarker } from '../fixtures/tasks';
 import { attemptCounts, compileOrThrow, startRun, taskStates, waitForStatus } from '../support/dag-runs';
+import { recordHistory } from '../support/histories';
 import { runCli } from '../support/cli';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
@@ -55,6 +56,7 @@ describe('dagRun', { concurrency: true }, () => {
     assert.ok(started('b') >= ended('a') && started('c') >= ended('a'), 'b and c start after a');
     assert.ok(started('d') >= ended('b') && started('d') >= ended('c'), 'd starts after b and c');
     assert.deepEqual(await attemptCounts(w.resources.warehouse, run.runId), { a: 1, b: 1, c: 1, d: 1 });
+    await recordHistory(run.handle, 'diamond');
   });
 
   test('every trigger rule decides as Airflow does, given one succeeded and one failed upstream', async () => {
@@ -100,6 +102,7 @@ describe('dagRun', { concurrency: true }, () => {
     assert.ok(gap(0) >= 450, `first backoff ${gap(0)} ms ≥ 500 ms`);
     assert.ok(gap(1) >= 950, `second backoff ${gap(1)} ms ≥ 1000 ms`);
     assert.equal(attempts[0]?.error, 'flaky attempt 1');
+    await recordHistory(run.handle, 'retries');
   });
 
   test('an attempt over its execution timeout fails with a timeout error', async () => {
@@ -145,6 +148,7 @@ describe('dagRun', { concurrency: true }, () => {
     const run = await startRun(w.client, spec);
     const result = await run.handle.result();
     assert.deepEqual(result.tasks, { pickSide: 'success', left: 'success', right: 'skipped', after_right: 'skipped', join: 'success' });
+    await recordHistory(run.handle, 'branching');
   });
 
   test('a sensor waits on a durable timer until its S3 key appears, then the DAG proceeds', async () => {
@@ -162,6 +166,7 @@ describe('dagRun', { concurrency: true }, () => {
     await w.resources.s3.send(new PutObjectCommand({ Bucket: w.resources.bucket, Key: key, Body: '' }));
     const result = await run.handle.result();
     assert.deepEqual(result.tasks, { s3KeySensor: 'success', after: 'success' });
+    await recordHistory(run.handle, 'sensor');
   });
 
   test('an operator retries one failed task by Update; succeeded tasks never re-run', async () => {
@@ -187,6 +192,7 @@ describe('dagRun', { concurrency: true }, () => {
     assert.deepEqual((await retryRun(w.client, run.runId, 'load')).tasks, ['load', 'publish']);
     await run.handle.result();
     assert.deepEqual(await attemptCounts(w.resources.warehouse, run.runId), { first: 1, side: 1, load: 2, publish: 1 });
+    await recordHistory(run.handle, 'operator-retry');
   });
 
   test('an operator retries all failed tasks with `sluice retry` from the CLI', async () => {
@@ -225,6 +231,7 @@ describe('dagRun', { concurrency: true }, () => {
     const result = await run.handle.result();
     assert.deepEqual(result.tasks, { bad: 'success', next: 'success' });
     assert.deepEqual(await attemptCounts(w.resources.warehouse, run.runId), { bad: 1, next: 1 });
+    await recordHistory(run.handle, 'mark-success');
   });
 
   test('when the operator window ends the run fails, and the failure callback fires', async () => {
@@ -245,6 +252,7 @@ describe('dagRun', { concurrency: true }, () => {
     const row = await w.resources.warehouse.withSchema('sluice').table('dag_runs').where('run_id', run.runId).first();
     assert.equal(row.state, 'failed');
     assert.deepEqual(row.failed_tasks, ['alwaysFail']);
+    await recordHistory(run.handle, 'window-expiry');
   });
 
   test('a run keeps the DAG version it started with when the DAG is edited mid-run', async () => {

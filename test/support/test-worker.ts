@@ -55,6 +55,7 @@ export async function startTestWorker(tasks: readonly AnyTaskDef[], taskQueue: s
       await connection.close();
       await warehouse.destroy();
       await source.destroy();
+      resources.s3.destroy();
     },
   };
 }
