@@ -3,10 +3,10 @@
  * Dependencies come in through the factory so tests and the worker wire them explicitly.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { CronExpressionParser } from 'cron-parser';
 import type { Knex } from 'knex';
 import type { OffloadedRef } from '../workflows/interpreter/templates';
 import type { DagRunState, DagSpec } from '../workflows/spec';
+import { previousFireTime } from '../server/schedules/fire-times';
 import type { OutputStore } from './runtime/outputs';
 
 export interface RunRecord {
@@ -23,6 +23,21 @@ export interface RunRecord {
   failedTasks: string[];
   startedAt: string;
   endedAt: string | null;
+}
+
+export interface ResolveRunInput {
+  runId: string;
+  temporalRunId: string;
+  trigger: RunRecord['trigger'];
+  schedule: DagSpec['schedule'];
+  logicalDate: string;
+}
+
+export interface ResolvedRun {
+  start: string;
+  end: string;
+  /** Temporal run id of an earlier successful run of the same logical date (scheduled runs only). */
+  alreadySucceeded: string | null;
 }
 
 export function createSystemActivities(deps: { db: Knex; outputs: OutputStore }) {
@@ -56,17 +71,25 @@ export function createSystemActivities(deps: { db: Knex; outputs: OutputStore })
     },
 
     /**
-     * The data interval of a run is (previous fire time, logical date] of the DAG's cron, the
-     * same for scheduled, manual and backfill runs. Unscheduled DAGs get an empty interval at
-     * the logical date.
+     * Everything a run must know before its first task: its data interval, which is
+     * (previous fire time, logical date] of the DAG's cron for scheduled, manual and backfill runs
+     * alike (unscheduled DAGs get an empty interval at the logical date), and, for a scheduled
+     * run, whether this logical date already ran successfully. Temporal Schedules start their
+     * runs with "allow duplicate", so without that check a scheduled fire after a successful
+     * manual or backfill run of the same date would run it twice.
      */
-    async computeDataInterval(args: { schedule: DagSpec['schedule']; logicalDate: string }): Promise<{ start: string; end: string }> {
-      if (!args.schedule) return { start: args.logicalDate, end: args.logicalDate };
-      const cron = CronExpressionParser.parse(args.schedule.cron, {
-        tz: args.schedule.timezone,
-        currentDate: new Date(args.logicalDate),
-      });
-      return { start: cron.prev().toDate().toISOString(), end: new Date(args.logicalDate).toISOString() };
+    async resolveRun(args: ResolveRunInput): Promise<ResolvedRun> {
+      const end = new Date(args.logicalDate).toISOString();
+      const previous = args.schedule ? previousFireTime(args.schedule.cron, args.schedule.timezone, new Date(end)) : undefined;
+      const interval = { start: previous?.toISOString() ?? end, end };
+      if (args.trigger !== 'scheduled') return { ...interval, alreadySucceeded: null };
+      const done = await deps.db
+        .withSchema('sluice')
+        .table('dag_runs')
+        .where({ run_id: args.runId, state: 'success' })
+        .whereNot('temporal_run_id', args.temporalRunId)
+        .first('temporal_run_id');
+      return { ...interval, alreadySucceeded: done?.temporal_run_id ?? null };
     },
   };
 }

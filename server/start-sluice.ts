@@ -14,6 +14,7 @@ import { startWorkers } from '../workers/start-workers';
 import { createConsoleApp } from './console/app';
 import { consoleToken } from './console/token';
 import { loadDags, taskQueuesOf } from './dag-registry';
+import { syncSchedules } from './schedules/sync';
 
 export interface RunningSluice {
   consoleUrl: string;
@@ -40,6 +41,8 @@ export async function startSluice(config: Config, log: Logger): Promise<RunningS
     const connection = await Connection.connect({ address: config.temporal.address });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
+    const synced = await syncSchedules(client, dags.dags.map((d) => d.spec));
+    log.info(synced, 'schedules synced');
     const db = knex({ client: 'pg', connection: config.postgres.databaseUrl, pool: { min: 0, max: 5 } });
     stops.push(() => db.destroy());
     const token = await consoleToken(config.home, config.console.token);

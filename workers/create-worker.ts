@@ -11,6 +11,7 @@ import { createOutputStore } from '../activities/runtime/outputs';
 import { taskActivity, type TaskActivity } from '../activities/runtime/task-activity';
 import type { AnyTaskDef } from '../dags/sdk/task-def';
 import type { Resources } from '../activities/resources';
+import { createBackfillActivities } from '../activities/backfill';
 import { createSystemActivities } from '../activities/system';
 
 export interface WorkerOptions {
@@ -22,6 +23,8 @@ export interface WorkerOptions {
   logger: Logger;
   /** A pre-built bundle (tests share one); without it the worker bundles `workflows/`. */
   workflowBundle?: WorkflowBundleOption;
+  /** Most task activities running at once on this worker (the SDK default is 100). */
+  maxConcurrentActivities?: number;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
@@ -30,6 +33,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const history = createAttemptHistory(resources.warehouse, `${os.hostname()}:${process.pid}`);
   const activities: Record<string, TaskActivity | ((...args: never[]) => unknown)> = {
     ...createSystemActivities({ db: resources.warehouse, outputs }),
+    ...createBackfillActivities({ db: resources.warehouse }),
   };
   for (const task of options.tasks) {
     if (task.name in activities) throw new Error(`two activities are named '${task.name}'; task names must be unique`);
@@ -40,6 +44,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities,
+    ...(options.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

@@ -1,10 +1,11 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import knex from 'knex';
 import { taskCatalog } from '../activities';
 import type { Resources } from '../activities/resources';
 import type { Config } from '../infra/config';
 import { createS3Client } from '../infra/s3';
 import type { Logger } from '../infra/logger';
+import { backfillQueue } from '../workflows/backfill';
 import { createWorker } from './create-worker';
 import { installRuntimeLogger } from './runtime-logger';
 
@@ -15,9 +16,14 @@ export interface RunningWorkers {
   stop(): Promise<void>;
 }
 
+/** Activity slots of a backfill worker: enough to make progress, few enough to leave room. */
+const BACKFILL_ACTIVITY_SLOTS = 8;
+
 /**
- * Starts one worker per task queue (the DAGs' queues, `sluice` by default), each registering the
- * whole task catalog, and the shared resources (connection pools, S3 client) they use.
+ * Starts two workers per task queue (the DAGs' queues, `sluice` by default), each registering the
+ * whole task catalog: one for live runs and one, with fewer slots, for the `-backfill` queue, so
+ * a large backfill can never take the slots scheduled runs need. They share the resources
+ * (connection pools, S3 client).
  */
 export async function startWorkers(config: Config, taskQueues: readonly string[], logger: Logger): Promise<RunningWorkers> {
   installRuntimeLogger(logger);
@@ -28,10 +34,14 @@ export async function startWorkers(config: Config, taskQueues: readonly string[]
     bucket: config.s3.bucket,
   };
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // One bundle for all workers: bundling takes seconds and every worker runs the same code.
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler(logger) });
+  const common = { connection, namespace: config.temporal.namespace, resources, tasks: taskCatalog, logger, workflowBundle };
   const workers = await Promise.all(
-    [...new Set(taskQueues)].map((taskQueue) =>
-      createWorker({ connection, namespace: config.temporal.namespace, taskQueue, resources, tasks: taskCatalog, logger }),
-    ),
+    [...new Set(taskQueues)].flatMap((taskQueue) => [
+      createWorker({ ...common, taskQueue }),
+      createWorker({ ...common, taskQueue: backfillQueue(taskQueue), maxConcurrentActivities: BACKFILL_ACTIVITY_SLOTS }),
+    ]),
   );
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   let stopping: Promise<void> | undefined;
@@ -47,5 +57,18 @@ export async function startWorkers(config: Config, taskQueues: readonly string[]
         await resources.source.destroy();
         resources.s3.destroy();
       })()),
+  };
+}
+
+/** webpack's per-module report is noise in a terminal; its warnings and errors still show. */
+function quietBundler(logger: Logger) {
+  const ignore = () => undefined;
+  return {
+    log: ignore,
+    trace: ignore,
+    debug: ignore,
+    info: ignore,
+    warn: (message: string, meta?: object) => logger.warn(meta ?? {}, message),
+    error: (message: string, meta?: object) => logger.error(meta ?? {}, message),
   };
 }

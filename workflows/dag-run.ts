@@ -34,7 +34,23 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
   const { spec } = input;
   const info = wf.workflowInfo();
   const logicalDate = input.logicalDate ?? scheduledTime() ?? new Date(info.startTime).toISOString();
-  const interval = await local.computeDataInterval({ schedule: spec.schedule, logicalDate });
+  const trigger = input.trigger ?? (scheduledTime() ? 'scheduled' : 'manual');
+  const interval = await local.resolveRun({
+    runId: info.workflowId,
+    temporalRunId: info.runId,
+    trigger,
+    schedule: spec.schedule,
+    logicalDate,
+  });
+  if (interval.alreadySucceeded) {
+    // A scheduled fire for a date that already ran (manually or in a backfill): not a new run.
+    wf.upsertSearchAttributes([
+      { key: DagIdKey, value: spec.dagId },
+      { key: LogicalDateKey, value: new Date(logicalDate) },
+      { key: DagRunStateKey, value: 'success' },
+    ]);
+    return { state: 'duplicate', duplicateOf: interval.alreadySucceeded, tasks: {} };
+  }
   const params = input.params ?? {};
   const run = new RunState(spec);
   const startedAt = new Date().toISOString();
@@ -80,7 +96,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
       dataIntervalStart: interval.start,
       dataIntervalEnd: interval.end,
       state,
-      trigger: input.trigger ?? (scheduledTime() ? 'scheduled' : 'manual'),
+      trigger,
       params,
       failedTasks: run.failedTasks(),
       startedAt,
@@ -126,6 +142,10 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
     if (failReason !== undefined) break;
     if (executor.idle() && run.isSettled()) {
       if (run.failedTasks().length === 0) break;
+      if (spec.operatorWindowMs <= 0) {
+        failReason = 'tasks failed and the run has no operator window';
+        break;
+      }
       // Everything that could run has run: wait for an operator within the DAG's window.
       operatorDeadline = new Date(Date.now() + spec.operatorWindowMs).toISOString();
       dirty = false;

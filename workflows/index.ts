@@ -1,2 +1,3 @@
 /** Every workflow type the Sluice worker registers; this file is the bundler's entry point. */
 export { dagRun } from './dag-run';
+export { backfill } from './backfill';

@@ -44,7 +44,9 @@ export interface DagRunInput {
 }
 
 export interface DagRunResult {
-  state: 'success';
+  /** `duplicate`: a scheduled fire for a logical date that had already succeeded; nothing ran. */
+  state: 'success' | 'duplicate';
+  duplicateOf?: string;
   tasks: Record<string, TaskState>;
 }
 

@@ -7,9 +7,11 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../../infra/config';
 import { RunClosedError } from '../client/operator';
+import { registerBackfill } from './commands/backfill';
 import { registerConfig } from './commands/config';
 import { registerDagCommands } from './commands/dags';
 import { registerRunCommands } from './commands/runs';
+import { registerScheduleCommands } from './commands/schedules';
 import { registerTrigger } from './commands/trigger';
 import { registerUp } from './commands/up';
 import { CliError, EXIT } from './errors';
@@ -30,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
   registerDagCommands(program, output);
   registerTrigger(program, output, getSession);
   registerRunCommands(program, output, getSession);
+  registerScheduleCommands(program, output, getSession);
+  registerBackfill(program, output, getSession);
   registerConfig(program, output, getSession);
 
   try {
