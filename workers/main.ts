@@ -2,7 +2,9 @@
  * Production entry point: one worker process for the configured servers (no embedded stack).
  * `sluice up` runs the same workers in-process for local use.
  */
+import { Connection } from '@temporalio/client';
 import { loadConfig } from '../infra/config';
+import { ensureSearchAttributes } from '../infra/dev-stack/temporal-server';
 import { createLogger } from '../infra/logger';
 import { loadDags, taskQueuesOf } from '../server/dag-registry';
 import { startWorkers } from './start-workers';
@@ -12,6 +14,9 @@ async function main(): Promise<void> {
   const log = createLogger('worker');
   const { dags, errors } = loadDags();
   for (const error of errors) log.error(error);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  await ensureSearchAttributes(connection, config.temporal.namespace);
+  await connection.close();
   const queues = taskQueuesOf(dags);
   const running = await startWorkers(config, queues, log);
   log.info({ taskQueues: queues }, 'worker running');

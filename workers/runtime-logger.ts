@@ -14,7 +14,9 @@ export function installRuntimeLogger(logger: Logger, level: LogLevel = 'WARN'): 
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
       const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info';
-      logger[method]({ ...entry.meta }, entry.message);
+      // pino serializes errors only under `err`; the SDK puts them under `error`.
+      const { error, ...meta } = (entry.meta ?? {}) as { error?: unknown };
+      logger[method]({ ...meta, ...(error === undefined ? {} : { err: error }) }, entry.message);
     }),
   });
 }

@@ -59,7 +59,7 @@ export async function backfill(input: BackfillInput): Promise<BackfillProgress> 
   };
   wf.setHandler(progressQuery, progress);
   wf.setHandler(pauseSignal, () => {
-    if (state === 'running') state = 'paused';
+    if (state === 'running' || state === 'planning') state = 'paused';
   });
   wf.setHandler(resumeSignal, () => {
     if (state === 'paused') state = 'running';

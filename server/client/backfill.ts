@@ -25,7 +25,7 @@ export async function startBackfill(client: Client, spec: DagSpec, request: Back
   try {
     await client.workflow.start<typeof backfill>('backfill', {
       workflowId: backfillId,
-      taskQueue: 'sluice',
+      taskQueue: spec.taskQueue,
       args: [{ spec, logicalDates: dates, concurrency: request.concurrency, reprocess: request.reprocess, params: request.params }],
       workflowIdConflictPolicy: 'FAIL',
       typedSearchAttributes: [{ key: DagIdKey, value: spec.dagId }],

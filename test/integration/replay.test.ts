@@ -4,19 +4,18 @@
  * change must be guarded with `patched()` (see workflows/README in the main README), not the
  * fixtures re-recorded.
  */
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { HISTORY_DIR } from '../support/histories';
+import { HISTORY_DIR, readHistory } from '../support/histories';
 
 test('every recorded dagRun history replays on the current interpreter', async () => {
   const files = (await readdir(HISTORY_DIR)).filter((f) => f.endsWith('.json')).sort();
   assert.ok(files.length >= 5, `expected recorded histories in ${HISTORY_DIR}, found ${files.length}`);
   const histories = await Promise.all(
-    files.map(async (file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(await readFile(path.join(HISTORY_DIR, file), 'utf8'))) })),
+    files.map(async (file) => ({ workflowId: file, history: readHistory(JSON.parse(await readFile(path.join(HISTORY_DIR, file), 'utf8'))) })),
   );
   const bundlePath = process.env.SLUICE_WORKFLOW_BUNDLE;
   const options = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../../workflows') };

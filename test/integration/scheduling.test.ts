@@ -63,7 +63,7 @@ describe('schedules', () => {
     const described = await live.client.schedule.getHandle('sync_b').describe();
     assert.equal(described.state.paused, true);
     assert.equal(described.state.note, 'partner outage, ticket 42');
-    assert.equal((described.action.args[0] as { spec: { version: string } }).spec.version, b2.version);
+    assert.equal((described.action.args?.[0] as { spec: { version: string } }).spec.version, b2.version);
     assert.deepEqual(described.spec.timezone, 'UTC');
 
     const deleted = await waitUntil(async () => {

@@ -1,0 +1,66 @@
+/**
+ * One pino logger for the whole process; `createLogger(name)` hands out children tagged with a
+ * component name.
+ *
+ * Logs go to stderr so that stdout stays clean for command output (`sluice ... --json`).
+ * They are JSON unless stderr is an interactive terminal outside CI, where pino-pretty makes them
+ * readable. Secrets are redacted by key; database URLs keep everything but their password, so a
+ * log line still says which database was meant.
+ */
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { z } from 'zod';
+import { ConfigError, REDACTED, redactUrl } from './config';
+
+export type { Logger };
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const URL_KEYS = ['databaseUrl', 'sourceDatabaseUrl', 'DATABASE_URL', 'SOURCE_DATABASE_URL'];
+const SECRET_KEYS = [
+  ...URL_KEYS,
+  'password',
+  'secret',
+  'secretAccessKey',
+  'token',
+  'authorization',
+  'cookie',
+  'AWS_SECRET_ACCESS_KEY',
+  'SLUICE_CONSOLE_TOKEN',
+];
+// fast-redact paths: each key at the top level, one level down, and in request headers.
+const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `req.headers.${k}`]);
+
+let root: Logger | undefined;
+
+function logLevel(): (typeof LEVELS)[number] {
+  const parsed = z.enum(LEVELS).safeParse(process.env.LOG_LEVEL || 'info');
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid Sluice configuration:\n  LOG_LEVEL: must be one of ${LEVELS.join(', ')}`);
+  }
+  return parsed.data;
+}
+
+function rootLogger(): Logger {
+  if (root) return root;
+  const options: pino.LoggerOptions = {
+    level: logLevel(),
+    redact: {
+      paths: REDACT_PATHS,
+      censor: (value, path) =>
+        typeof value === 'string' && URL_KEYS.includes(path.at(-1) ?? '') ? redactUrl(value) : REDACTED,
+    },
+  };
+  const interactive = process.stderr.isTTY === true && !process.env.CI;
+  // Synchronous writes: the last lines before a crash or process.exit() must not be lost.
+  const stream = interactive
+    ? pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    : pino.destination({ dest: 2, sync: true });
+  root = pino(options, stream);
+  return root;
+}
+
+/** A logger whose lines carry `name` (e.g. 'stack', 'temporal-server'). */
+export function createLogger(name: string): Logger {
+  return rootLogger().child({ name });
+}
