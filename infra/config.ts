@@ -53,6 +53,8 @@ export interface Config {
     /** Fixed console token; when unset the console generates one into SLUICE_HOME. */
     token: string | undefined;
   };
+  /** The folder of DAG modules (`SLUICE_DAGS_DIR`, default the repository's `dags/`). */
+  dagsDir: string;
   /** Explicit paths to the server binaries; when unset `ensureTool` finds or installs them. */
   tools: {
     temporal: string | undefined;
@@ -61,6 +63,7 @@ export interface Config {
 }
 
 const EMBEDDED_HOST = '127.0.0.1';
+const DEFAULT_DAGS_DIR = path.resolve(__dirname, '../dags');
 const EMBEDDED_PG_USER = 'postgres';
 const EMBEDDED_PG_PASSWORD = 'postgres';
 const WAREHOUSE_DB = 'sluice';
@@ -113,6 +116,7 @@ const envSchema = z.object({
   SLUICE_HOME: envVar(nonEmpty.default('./.sluice')),
   TEMPORAL_CLI_PATH: envVar(nonEmpty.optional()),
   RCLONE_PATH: envVar(nonEmpty.optional()),
+  SLUICE_DAGS_DIR: envVar(nonEmpty.optional()),
 });
 
 /** Thrown when a setting is missing or malformed; the message names every offending variable. */
@@ -175,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.SLUICE_CONSOLE_PORT,
       token: e.SLUICE_CONSOLE_TOKEN,
     },
+    dagsDir: e.SLUICE_DAGS_DIR ? path.resolve(e.SLUICE_DAGS_DIR) : DEFAULT_DAGS_DIR,
     tools: {
       temporal: e.TEMPORAL_CLI_PATH && path.resolve(e.TEMPORAL_CLI_PATH),
       rclone: e.RCLONE_PATH && path.resolve(e.RCLONE_PATH),

@@ -1,14 +1,15 @@
-import path from 'node:path';
 import { taskCatalog } from '../activities';
 import { catalogFrom, loadDagFolder } from '../dags/sdk';
-
-export const DAGS_DIR = path.resolve(__dirname, '../dags');
+import { loadConfig } from '../infra/config';
 
 export type LoadedDags = ReturnType<typeof loadDagFolder>;
 export type LoadedDag = LoadedDags['dags'][number];
 
-/** Loads and validates every DAG in `dags/` against the activity catalog the worker registers. */
-export function loadDags(dir: string = DAGS_DIR): LoadedDags {
+/**
+ * Loads and validates every DAG in the DAG folder (`dags/`, or SLUICE_DAGS_DIR) against the
+ * activity catalog the worker registers.
+ */
+export function loadDags(dir: string = loadConfig().dagsDir): LoadedDags {
   return loadDagFolder(dir, catalogFrom([...taskCatalog]));
 }
 

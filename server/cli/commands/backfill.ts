@@ -30,7 +30,7 @@ export function registerBackfill(program: Command, output: () => Output, session
     .command('backfill <dagId>')
     .description("run every logical date of the DAG's schedule in a range, durably and with bounded concurrency")
     .requiredOption('--from <date>', 'first logical date (inclusive), YYYY-MM-DD or ISO 8601')
-    .requiredOption('--to <date>', 'last logical date (inclusive)')
+    .requiredOption('--to <date>', 'last logical date (inclusive; a bare date includes that whole day)')
     .option('--concurrency <n>', 'runs at once', '4')
     .option('--reprocess <mode>', 'none: skip dates that already ran; failed: re-run failed ones; all: re-run every date', 'none')
     .option('--reverse', 'newest date first')
@@ -42,7 +42,8 @@ export function registerBackfill(program: Command, output: () => Output, session
       const { definition, spec } = findOrBadInput(dagId);
       if (!spec.schedule) throw badInput(`DAG '${dagId}' has no schedule, so it has no logical dates to backfill; use \`sluice trigger --date\``);
       const from = dateFlag('--from', flags.from);
-      const to = dateFlag('--to', flags.to);
+      // A bare date in --to means the whole of that day: `--to 2025-01-30` includes 03:00 that day.
+      const to = /^\d{4}-\d{2}-\d{2}$/.test(flags.to) ? new Date(dateFlag('--to', flags.to).getTime() + 86_399_999) : dateFlag('--to', flags.to);
       if (from > to) throw badInput(`--from ${flags.from} is after --to ${flags.to}`);
       const concurrency = positiveInt('--concurrency', flags.concurrency);
       const maxDates = positiveInt('--max-dates', flags.maxDates);
