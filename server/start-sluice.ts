@@ -46,7 +46,7 @@ export async function startSluice(config: Config, log: Logger): Promise<RunningS
     const db = knex({ client: 'pg', connection: config.postgres.databaseUrl, pool: { min: 0, max: 5 } });
     stops.push(() => db.destroy());
     const token = await consoleToken(config.home, config.console.token);
-    const app = createConsoleApp({ temporal: client, db, token, logger: log, temporalUiUrl: stack.temporalUiUrl });
+    const app = createConsoleApp({ temporal: client, db, token, logger: log, temporalUiUrl: stack.temporalUiUrl, dags: () => dags.dags.map((d) => d.spec) });
     const server = await listen(app, config.console.port);
     stops.push(() => new Promise((resolve) => server.close(resolve)));
     const consoleUrl = `http://127.0.0.1:${config.console.port}`;

@@ -6,11 +6,13 @@ import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import type { DagSpec } from '../../workflows/spec';
 import { pinoHttp } from 'pino-http';
 import { requireToken } from './auth';
 import { errorHandler } from './errors';
 import { pages } from './pages';
 import { runsApi } from './runs-api';
+import { schedulesApi } from './schedules-api';
 
 export interface ConsoleDeps {
   temporal: Client;
@@ -18,6 +20,8 @@ export interface ConsoleDeps {
   token: string;
   logger: Logger;
   temporalUiUrl?: string;
+  /** The DAG specs, for schedules and backfills. */
+  dags: () => readonly DagSpec[];
 }
 
 export function createConsoleApp(deps: ConsoleDeps): Express {
@@ -34,7 +38,8 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
   app.use(requireToken(deps.token));
   app.use(express.json({ limit: '64kb' }));
   app.use('/api', runsApi(deps.temporal, deps.db));
-  app.use(pages(deps.temporal, deps.db, deps.temporalUiUrl));
+  app.use('/api', schedulesApi(deps.temporal, deps.db, deps.dags));
+  app.use(pages(deps.temporal, deps.db, deps.dags, deps.temporalUiUrl));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });

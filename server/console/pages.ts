@@ -1,15 +1,55 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Knex } from 'knex';
+import type { DagSpec } from '../../workflows/spec';
+import { backfillProgress } from '../client/backfill';
 import { runStatus } from '../client/operator';
 import { listAttempts, listRuns } from '../client/run-history';
+import { scheduleStatus } from '../schedules/status';
 
 /**
  * Two server-rendered pages, no build step: the run list (failed and waiting runs first, as the
  * on-call engineer needs them) and one run's tasks with retry buttons that call the JSON API.
  */
-export function pages(temporal: Client, db: Knex, temporalUiUrl?: string): Router {
+export function pages(temporal: Client, db: Knex, specs: () => readonly DagSpec[], temporalUiUrl?: string): Router {
   const router = Router();
+
+  router.get('/schedules', async (_req, res) => {
+    const rows = await Promise.all(specs().filter((s) => s.schedule).map((s) => scheduleStatus(temporal, s)));
+    const body = rows
+      .map((r) => {
+        const action = r.paused
+          ? `<button onclick="unpause('${esc(r.dagId)}')">unpause</button>`
+          : `<button onclick="post('/api/schedules/${esc(r.dagId)}/pause',{note:prompt('Why pause?')||undefined})">pause</button>`;
+        return `<tr><td>${esc(r.dagId)}</td><td>${esc(r.cron)}</td><td>${esc(r.timezone)}</td><td>${r.catchup ? 'on' : 'off'}</td>
+<td>${r.exists ? (r.paused ? `paused: ${esc(r.note ?? '')}` : 'active') : 'not synced'}</td><td>${esc(r.lastFire ?? '')}</td><td>${esc(r.nextFires[0] ?? '')}</td><td>${r.exists ? action : ''}</td></tr>`;
+      })
+      .join('\n');
+    res.type('html').send(
+      layout(
+        'Schedules',
+        `<table><thead><tr><th>DAG</th><th>cron</th><th>time zone</th><th>catch-up</th><th>state</th><th>last fire</th><th>next fire</th><th></th></tr></thead><tbody>${body}</tbody></table>
+<script>async function unpause(dag){const p=await (await fetch('/api/schedules/'+dag+'/unpause-preview')).json();
+if(confirm('Unpausing starts '+p.runsStartedNow+' runs now; '+p.missedWhilePaused.length+' fire times passed while paused (backfill them if needed). Next fire: '+p.nextFire+'. Unpause?'))post('/api/schedules/'+dag+'/unpause',{});}</script>`,
+      ),
+    );
+  });
+
+  router.get('/backfills/:backfillId', async (req, res) => {
+    const p = await backfillProgress(temporal, req.params.backfillId);
+    const done = p.counts.success + p.counts.failed + p.counts.skipped;
+    const rows = p.dates.map((d) => `<tr class="${d.outcome}"><td>${esc(d.logicalDate)}</td><td>${esc(d.outcome)}</td><td>${esc(d.note ?? '')}</td></tr>`).join('\n');
+    const id = esc(req.params.backfillId);
+    res.type('html').send(
+      layout(
+        req.params.backfillId,
+        `<p>${esc(p.state)} · <progress max="${p.total}" value="${done}"></progress> ${done}/${p.total} · ${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped, ${p.counts.running} running
+<button onclick="post('/api/backfills/${id}/pause',{})">pause</button> <button onclick="post('/api/backfills/${id}/resume',{})">resume</button> <button onclick="post('/api/backfills/${id}/cancel',{})">cancel</button></p>
+<table><thead><tr><th>logical date</th><th>outcome</th><th>note</th></tr></thead><tbody>${rows}</tbody></table>
+${p.state === 'done' || p.state === 'cancelled' ? '' : '<script>setTimeout(()=>location.reload(),2000)</script>'}`,
+      ),
+    );
+  });
 
   router.get('/', async (_req, res) => {
     const runs = await listRuns(db, { limit: 200 });
@@ -69,9 +109,10 @@ function layout(title: string, body: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · Sluice</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 tr.failed td,tr.awaiting_operator td{background:#fde8e8}tr.success td:nth-child(4),tr.success td:nth-child(2){color:#16794c}pre{margin:0;white-space:pre-wrap;max-width:40em}</style></head>
-<body><h1><a href="/">Sluice</a> · ${esc(title)}</h1>${body}
-<script>async function act(run,action,body){const r=await fetch('/api/runs/'+encodeURIComponent(run)+'/'+action,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
-const j=await r.json();alert(r.ok?'done: '+(j.tasks||[]).join(', '):'refused: '+j.error);location.reload();}</script></body></html>`;
+<body><h1><a href="/">Sluice</a> · ${esc(title)}</h1><nav><a href="/">runs</a> · <a href="/schedules">schedules</a></nav>${body}
+<script>async function post(url,body){const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
+const j=await r.json();if(!r.ok)alert('refused: '+j.error);location.reload();return j;}
+function act(run,action,body){return post('/api/runs/'+encodeURIComponent(run)+'/'+action,body);}</script></body></html>`;
 }
 
 function esc(text: string): string {

@@ -107,6 +107,9 @@ export class TaskExecutor {
       if (Array.isArray(list)) length = list.length;
       else if (isOffloaded(list)) length = await system.measureList(list);
       else throw new Error(`task '${task.id}' maps over '${over.task}', whose output is not a list`);
+      if (length > MAX_MAPPED) {
+        throw new Error(`task '${task.id}' would map over ${length} elements; the limit is ${MAX_MAPPED}: map over batches instead`);
+      }
       this.run.initMap(task.id, list, length);
     }
     const states = this.run.record(task.id).mapped ?? [];
@@ -247,6 +250,12 @@ export class TaskExecutor {
     };
   }
 }
+
+/**
+ * Each mapped instance adds about five events to the run's history (Temporal caps it at 51,200),
+ * so one mapped task stays well below the cap. Larger inputs should be mapped in batches.
+ */
+const MAX_MAPPED = 5000;
 
 /** Marks a soft-failed sensor: it is skipped, not failed. */
 const SOFT_FAILED = Symbol('soft-failed');

@@ -1,0 +1,101 @@
+import type { Client } from '@temporalio/client';
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { planDates } from '../../activities/backfill';
+import type { DagSpec } from '../../workflows/spec';
+import { backfillProgress, controlBackfill, startBackfill } from '../client/backfill';
+import { formatLogicalDate, parseLogicalDate } from '../client/run-id';
+import { fireTimes } from '../schedules/fire-times';
+import { scheduleStatus, setPaused, unpausePreview } from '../schedules/status';
+import { HttpError } from './errors';
+
+const noteBody = z.object({ note: z.string().max(500).optional() }).strict();
+const isoDate = z.string().transform((text, ctx) => {
+  try {
+    return parseLogicalDate(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const backfillBody = z
+  .object({
+    dagId: z.string(),
+    from: isoDate,
+    to: isoDate,
+    concurrency: z.number().int().min(1).max(64).default(4),
+    reprocess: z.enum(['none', 'failed', 'all']).default('none'),
+    reverse: z.boolean().default(false),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+
+/** The most dates one backfill may cover, as the CLI's default --max-dates. */
+const MAX_DATES = 1000;
+
+/** Schedules (status, pause, unpause with its preview) and backfills (start, progress, steer). */
+export function schedulesApi(temporal: Client, db: Knex, specs: () => readonly DagSpec[]): Router {
+  const router = Router();
+  const scheduled = (dagId: string): DagSpec => {
+    const spec = specs().find((s) => s.dagId === dagId);
+    if (!spec) throw new HttpError(404, `unknown DAG '${dagId}'`);
+    if (!spec.schedule) throw new HttpError(400, `DAG '${dagId}' has no schedule (manual runs only)`);
+    return spec;
+  };
+
+  router.get('/schedules', async (_req, res) => {
+    res.json({ schedules: await Promise.all(specs().filter((s) => s.schedule).map((s) => scheduleStatus(temporal, s))) });
+  });
+
+  router.post('/schedules/:dagId/pause', async (req, res) => {
+    const spec = scheduled(req.params.dagId);
+    const { note } = noteBody.parse(req.body ?? {});
+    await setPaused(temporal, spec.dagId, true, note ?? 'paused from the console');
+    res.json(await scheduleStatus(temporal, spec));
+  });
+
+  router.get('/schedules/:dagId/unpause-preview', async (req, res) => {
+    res.json(await unpausePreview(temporal, scheduled(req.params.dagId)));
+  });
+
+  router.post('/schedules/:dagId/unpause', async (req, res) => {
+    const spec = scheduled(req.params.dagId);
+    const { note } = noteBody.parse(req.body ?? {});
+    const preview = await unpausePreview(temporal, spec);
+    await setPaused(temporal, spec.dagId, false, note ?? 'unpaused from the console');
+    res.json({ ...preview, ...(await scheduleStatus(temporal, spec)) });
+  });
+
+  router.post('/backfills', async (req, res) => {
+    const body = backfillBody.parse(req.body ?? {});
+    const spec = scheduled(body.dagId);
+    const schedule = spec.schedule as NonNullable<DagSpec['schedule']>;
+    if (body.from > body.to) throw new HttpError(400, 'from is after to');
+    let dates: Date[];
+    try {
+      dates = fireTimes(schedule.cron, schedule.timezone, body.from, body.to, MAX_DATES);
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    if (body.reverse) dates.reverse();
+    if (body.dryRun) {
+      res.json({ dryRun: true, dates: await planDates(db, { dagId: spec.dagId, logicalDates: dates.map(formatLogicalDate), reprocess: body.reprocess }) });
+      return;
+    }
+    const backfillId = await startBackfill(temporal, spec, { logicalDates: dates, concurrency: body.concurrency, reprocess: body.reprocess, params: {} });
+    res.status(202).json({ backfillId, dates: dates.length });
+  });
+
+  router.get('/backfills/:backfillId', async (req, res) => {
+    res.json(await backfillProgress(temporal, req.params.backfillId));
+  });
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    router.post(`/backfills/:backfillId/${action}`, async (req, res) => {
+      await controlBackfill(temporal, req.params.backfillId, action);
+      res.json(await backfillProgress(temporal, req.params.backfillId));
+    });
+  }
+  return router;
+}
