@@ -1,6 +1,7 @@
 import { taskCatalog } from '../activities';
 import { catalogFrom, loadDagFolder } from '../dags/sdk';
 import { loadConfig } from '../infra/config';
+import { parseCron } from './schedules/fire-times';
 
 export type LoadedDags = ReturnType<typeof loadDagFolder>;
 export type LoadedDag = LoadedDags['dags'][number];
@@ -10,7 +11,19 @@ export type LoadedDag = LoadedDags['dags'][number];
  * activity catalog the worker registers.
  */
 export function loadDags(dir: string = loadConfig().dagsDir): LoadedDags {
-  return loadDagFolder(dir, catalogFrom([...taskCatalog]));
+  const loaded = loadDagFolder(dir, catalogFrom([...taskCatalog]));
+  // The SDK checks cron syntax the classic way; Temporal Schedules accept less (no L, W, #, ?).
+  const usable = loaded.dags.filter(({ file, spec }) => {
+    if (!spec.schedule) return true;
+    try {
+      parseCron(spec.schedule.cron);
+      return true;
+    } catch (err) {
+      loaded.errors.push(`${file}: dag '${spec.dagId}': ${(err as Error).message}`);
+      return false;
+    }
+  });
+  return { dags: usable, errors: loaded.errors };
 }
 
 /** One DAG by id, or an error that lists the ones that exist. */

@@ -58,7 +58,7 @@ ${p.state === 'done' || p.state === 'cancelled' ? '' : '<script>setTimeout(()=>l
     const rows = runs
       .map(
         (r) => `<tr class="${r.state}"><td><a href="/runs/${encodeURIComponent(r.runId)}">${esc(r.runId)}</a></td>
-<td>${esc(r.dagId)}</td><td>${esc(r.logicalDate)}</td><td>${esc(r.state)}</td><td>${esc(r.trigger)}</td>
+<td>${esc(r.dagId)}</td><td>${esc(r.logicalDate)}</td><td class="state">${esc(r.state)}</td><td>${esc(r.trigger)}</td>
 <td>${r.durationMs === null ? '' : `${(r.durationMs / 1000).toFixed(1)} s`}</td><td>${esc(r.failedTasks.join(', '))}</td>
 <td>${r.failedTasks.length > 0 && r.state === 'awaiting_operator' ? `<button onclick="act('${esc(r.runId)}','retry',{})">retry failed</button>` : ''}</td></tr>`,
       )
@@ -85,7 +85,7 @@ ${p.state === 'done' || p.state === 'cancelled' ? '' : '<script>setTimeout(()=>l
             ? `<button onclick="act('${esc(runId)}','retry',{taskId:'${esc(t.id)}'})">retry</button>
 <button onclick="act('${esc(runId)}','mark-success',{taskId:'${esc(t.id)}'})">mark success</button>`
             : '';
-        return `<tr class="${t.state}"><td>${esc(t.id)}</td><td>${esc(t.state)}</td><td>${t.attempts}</td><td>${esc(t.startedAt ?? '')}</td>
+        return `<tr class="${t.state}"><td>${esc(t.id)}</td><td class="state">${esc(t.state)}</td><td>${t.attempts}</td><td>${esc(t.startedAt ?? '')}</td>
 <td>${esc(t.endedAt ?? '')}</td><td>${esc(t.error ?? '')}</td><td><pre>${esc(logs)}</pre></td><td>${actions}</td></tr>`;
       })
       .join('\n');
@@ -108,7 +108,7 @@ ${status.state === 'awaiting_operator' ? `<p>Waiting for an operator until ${esc
 function layout(title: string, body: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · Sluice</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-tr.failed td,tr.awaiting_operator td{background:#fde8e8}tr.success td:nth-child(4),tr.success td:nth-child(2){color:#16794c}pre{margin:0;white-space:pre-wrap;max-width:40em}</style></head>
+tr.failed td,tr.awaiting_operator td{background:#fde8e8}td.state{font-weight:600}tr.success td.state{color:#16794c}tr.failed td.state,tr.awaiting_operator td.state{color:#b42318}pre{margin:0;white-space:pre-wrap;max-width:40em}</style></head>
 <body><h1><a href="/">Sluice</a> · ${esc(title)}</h1><nav><a href="/">runs</a> · <a href="/schedules">schedules</a></nav>${body}
 <script>async function post(url,body){const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
 const j=await r.json();if(!r.ok)alert('refused: '+j.error);location.reload();return j;}

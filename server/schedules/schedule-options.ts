@@ -3,10 +3,13 @@ import type { dagRun } from '../../workflows/dag-run';
 import type { DagRunInput } from '../../workflows/messages';
 import { DagIdKey } from '../../workflows/search-attributes';
 import type { DagSpec } from '../../workflows/spec';
-import { dstAdjustments } from './dst';
+import { createHash } from 'node:crypto';
+import { dstAdjustments, temporalCronString } from './dst';
 
 /** Memo key that marks a schedule as Sluice's own, so sync never touches anyone else's. */
 export const MANAGED_MEMO = 'sluiceDagId';
+/** Memo key on the schedule's action: a fingerprint of everything sync derives the schedule from. */
+export const FINGERPRINT_MEMO = 'sluiceSchedule';
 
 type ScheduledDag = DagSpec & { schedule: NonNullable<DagSpec['schedule']> };
 
@@ -23,11 +26,15 @@ export function isScheduled(spec: DagSpec): spec is ScheduledDag {
  *   (BUFFER_ALL), within a year.
  * The DST adjustments implement Sluice's one-run-per-local-day policy (see dst.ts).
  */
-export function scheduleUpdate(spec: ScheduledDag): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<typeof dagRun>> {
+export function scheduleUpdate(spec: ScheduledDag, now = new Date()): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<typeof dagRun>> {
   const { cron, timezone } = spec.schedule;
   const input: DagRunInput = { spec, trigger: 'scheduled' };
+  // Adjustments cover five years from the start of this year, so they change (and sync rewrites
+  // the schedule) once a year rather than on every sync.
+  const adjustments = dstAdjustments(cron, timezone, { from: new Date(Date.UTC(now.getUTCFullYear(), 0, 1)) });
+  const fingerprint = createHash('sha256').update(JSON.stringify([spec.version, adjustments])).digest('hex').slice(0, 16);
   return {
-    spec: { cronExpressions: [cron], timezone, ...dstAdjustments(cron, timezone) },
+    spec: { cronExpressions: [temporalCronString(cron)], timezone, ...adjustments },
     action: {
       type: 'startWorkflow',
       workflowType: 'dagRun',
@@ -35,6 +42,7 @@ export function scheduleUpdate(spec: ScheduledDag): ScheduleUpdateOptions<Schedu
       taskQueue: spec.taskQueue,
       args: [input],
       typedSearchAttributes: [{ key: DagIdKey, value: spec.dagId }],
+      memo: { [FINGERPRINT_MEMO]: fingerprint },
     },
     policies: spec.catchup
       ? { catchupWindow: '365 days', overlap: 'BUFFER_ALL' }
@@ -47,7 +55,7 @@ export function scheduleCreate(spec: ScheduledDag): ScheduleOptions<ScheduleOpti
   return { scheduleId: spec.dagId, memo: { [MANAGED_MEMO]: spec.dagId }, ...scheduleUpdate(spec) };
 }
 
-/** The spec a schedule currently starts runs with (its action's recorded input). */
-export function scheduledSpec(args: readonly unknown[] | undefined): DagSpec | undefined {
-  return (args?.[0] as DagRunInput | undefined)?.spec;
+/** The fingerprint a schedule was last synced with (see scheduleUpdate). */
+export function scheduleFingerprint(update: { action: { memo?: Record<string, unknown> } }): unknown {
+  return update.action.memo?.[FINGERPRINT_MEMO];
 }

@@ -2,7 +2,7 @@ import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@t
 import type { DagSpec } from '../../workflows/spec';
 import { startDagRun } from '../client/start-run';
 import { previousFireTime } from './fire-times';
-import { isScheduled, MANAGED_MEMO, scheduleCreate, scheduledSpec, scheduleUpdate } from './schedule-options';
+import { isScheduled, MANAGED_MEMO, scheduleCreate, scheduleFingerprint, scheduleUpdate } from './schedule-options';
 
 export interface SyncReport {
   created: string[];
@@ -15,7 +15,7 @@ export interface SyncReport {
 
 /**
  * Makes Temporal's schedules match the DAG definitions: one per scheduled DAG, created, updated
- * (new version, cron or time zone) or deleted (DAG gone or no longer scheduled). Idempotent, and
+ * (new DAG version, or a new year of DST adjustments) or deleted (DAG gone or no longer scheduled). Idempotent, and
  * an operator's pause and its note survive every update. Only schedules carrying Sluice's memo
  * are ever deleted.
  */
@@ -39,12 +39,12 @@ export async function syncSchedules(client: Client, specs: readonly DagSpec[], n
       const run = await startDagRun(client, spec, { logicalDate: missed, params: {}, trigger: 'scheduled' });
       if (run.started) report.caughtUp.push(run.runId);
     }
-    const running = current.action.type === 'startWorkflow' ? scheduledSpec(current.action.args) : undefined;
-    if (running?.version === spec.version) {
+    const desired = scheduleUpdate(spec, now);
+    if (current.action.type === 'startWorkflow' && scheduleFingerprint(current) === scheduleFingerprint(desired)) {
       report.unchanged.push(spec.dagId);
       continue;
     }
-    await handle.update((previous) => ({ ...scheduleUpdate(spec), state: previous.state }));
+    await handle.update((previous) => ({ ...desired, state: previous.state }));
     report.updated.push(spec.dagId);
   }
 
