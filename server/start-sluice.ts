@@ -5,8 +5,8 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
-import knex from 'knex';
 import type { Config } from '../infra/config';
+import { createKnex } from '../infra/db/knex';
 import { runMigrations } from '../infra/db/migrate';
 import { startStack } from '../infra/dev-stack/stack';
 import type { Logger } from '../infra/logger';
@@ -43,7 +43,7 @@ export async function startSluice(config: Config, log: Logger): Promise<RunningS
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const synced = await syncSchedules(client, dags.dags.map((d) => d.spec));
     log.info(synced, 'schedules synced');
-    const db = knex({ client: 'pg', connection: config.postgres.databaseUrl, pool: { min: 0, max: 5 } });
+    const db = createKnex(config.postgres.databaseUrl, { maxConnections: 5 });
     stops.push(() => db.destroy());
     const token = await consoleToken(config.home, config.console.token);
     const app = createConsoleApp({ temporal: client, db, token, logger: log, temporalUiUrl: stack.temporalUiUrl, dags: () => dags.dags.map((d) => d.spec) });

@@ -1,12 +1,10 @@
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
-import knex from 'knex';
 import { taskCatalog } from '../activities';
-import type { Resources } from '../activities/resources';
 import type { Config } from '../infra/config';
-import { createS3Client } from '../infra/s3';
 import type { Logger } from '../infra/logger';
 import { backfillQueue } from '../workflows/backfill';
 import { createWorker } from './create-worker';
+import { closeResources, openResources } from './resources';
 import { installRuntimeLogger } from './runtime-logger';
 
 export interface RunningWorkers {
@@ -27,12 +25,7 @@ const BACKFILL_ACTIVITY_SLOTS = 8;
  */
 export async function startWorkers(config: Config, taskQueues: readonly string[], logger: Logger): Promise<RunningWorkers> {
   installRuntimeLogger(logger);
-  const resources: Resources = {
-    warehouse: knex({ client: 'pg', connection: config.postgres.databaseUrl, pool: { min: 0, max: 10 } }),
-    source: knex({ client: 'pg', connection: config.postgres.sourceDatabaseUrl, pool: { min: 0, max: 5 } }),
-    s3: createS3Client(config),
-    bucket: config.s3.bucket,
-  };
+  const resources = openResources(config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // One bundle for all workers: bundling takes seconds and every worker runs the same code.
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler(logger) });
@@ -53,9 +46,7 @@ export async function startWorkers(config: Config, taskQueues: readonly string[]
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await done;
         await connection.close();
-        await resources.warehouse.destroy();
-        await resources.source.destroy();
-        resources.s3.destroy();
+        await closeResources(resources);
       })()),
   };
 }

@@ -5,7 +5,6 @@
  * lets the `state` query show Airflow's up_for_retry and exact attempt counts.
  */
 import * as wf from '@temporalio/workflow';
-import type { SystemActivities } from '../activities/system';
 import {
   failRunSignal,
   failRunUpdate,
@@ -22,13 +21,8 @@ import {
 import { DagIdKey, DagRunStateKey, FailedTasksKey, LogicalDateKey, ScheduledStartTimeKey } from './search-attributes';
 import type { DagRunState } from './spec';
 import { RunState } from './interpreter/run-state';
+import { local, system } from './interpreter/system-activities';
 import { TaskExecutor } from './interpreter/task-executor';
-
-const system = wf.proxyActivities<SystemActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
-});
-const local = wf.proxyLocalActivities<SystemActivities>({ startToCloseTimeout: '10 seconds' });
 
 export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
   const { spec } = input;

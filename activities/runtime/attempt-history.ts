@@ -26,6 +26,7 @@ export function createAttemptHistory(db: Knex, worker: string) {
         .onConflict(['temporal_run_id', 'task_id', 'map_index', 'attempt'])
         .merge(['state', 'started_at', 'worker']);
       // An earlier attempt still "running" lost its worker: the workflow already moved on.
+      if (key.attempt === 1) return;
       await table()
         .where(keyColumns(key))
         .andWhere('attempt', '<', key.attempt)

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import knex, { type Knex } from 'knex';
+import type { Knex } from 'knex';
+import { createKnex } from '../../infra/db/knex';
 import type { Config } from '../../infra/config';
 import { CliError, EXIT } from './errors';
 
@@ -30,7 +31,7 @@ export class Session {
   }
 
   warehouse(): Knex {
-    this.db ??= knex({ client: 'pg', connection: this.config.postgres.databaseUrl, pool: { min: 0, max: 2 } });
+    this.db ??= createKnex(this.config.postgres.databaseUrl, { maxConnections: 2 });
     return this.db;
   }
 

@@ -3,6 +3,7 @@ import type { Reprocess } from '../../activities/backfill';
 import { progressQuery, type backfill, type BackfillProgress } from '../../workflows/backfill';
 import { DagIdKey } from '../../workflows/search-attributes';
 import type { DagSpec } from '../../workflows/spec';
+import { fireTimes } from '../schedules/fire-times';
 import { formatLogicalDate } from './run-id';
 
 export interface BackfillRequest {
@@ -13,6 +14,31 @@ export interface BackfillRequest {
 }
 
 export class BackfillRunningError extends Error {}
+
+/** A range that cannot be backfilled: empty, or longer than allowed. */
+export class BackfillRangeError extends Error {}
+
+/** The most dates one backfill covers unless the caller allows more (CLI `--max-dates`). */
+export const DEFAULT_MAX_BACKFILL_DATES = 1000;
+
+/** The logical dates of a scheduled DAG between two instants (inclusive), in run order. */
+export function backfillDates(
+  schedule: NonNullable<DagSpec['schedule']>,
+  from: Date,
+  to: Date,
+  options: { maxDates?: number; reverse?: boolean } = {},
+): Date[] {
+  let dates: Date[];
+  try {
+    dates = fireTimes(schedule.cron, schedule.timezone, from, to, options.maxDates ?? DEFAULT_MAX_BACKFILL_DATES);
+  } catch (err) {
+    throw new BackfillRangeError((err as Error).message);
+  }
+  if (dates.length === 0) {
+    throw new BackfillRangeError(`no logical date of '${schedule.cron}' (${schedule.timezone}) falls between ${from.toISOString()} and ${to.toISOString()}`);
+  }
+  return options.reverse ? dates.reverse() : dates;
+}
 
 /**
  * Starts a durable backfill workflow. Its id names the DAG and the range, so repeating the same

@@ -4,9 +4,8 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { planDates } from '../../activities/backfill';
 import type { DagSpec } from '../../workflows/spec';
-import { backfillProgress, controlBackfill, startBackfill } from '../client/backfill';
+import { backfillDates, backfillProgress, BackfillRangeError, controlBackfill, startBackfill } from '../client/backfill';
 import { formatLogicalDate, parseLogicalDate } from '../client/run-id';
-import { fireTimes } from '../schedules/fire-times';
 import { scheduleStatus, setPaused, unpausePreview } from '../schedules/status';
 import { HttpError } from './errors';
 
@@ -30,9 +29,6 @@ const backfillBody = z
     dryRun: z.boolean().default(false),
   })
   .strict();
-
-/** The most dates one backfill may cover, as the CLI's default --max-dates. */
-const MAX_DATES = 1000;
 
 /** Schedules (status, pause, unpause with its preview) and backfills (start, progress, steer). */
 export function schedulesApi(temporal: Client, db: Knex, specs: () => readonly DagSpec[]): Router {
@@ -70,15 +66,14 @@ export function schedulesApi(temporal: Client, db: Knex, specs: () => readonly D
   router.post('/backfills', async (req, res) => {
     const body = backfillBody.parse(req.body ?? {});
     const spec = scheduled(body.dagId);
-    const schedule = spec.schedule as NonNullable<DagSpec['schedule']>;
     if (body.from > body.to) throw new HttpError(400, 'from is after to');
     let dates: Date[];
     try {
-      dates = fireTimes(schedule.cron, schedule.timezone, body.from, body.to, MAX_DATES);
+      dates = backfillDates(spec.schedule as NonNullable<DagSpec['schedule']>, body.from, body.to, { reverse: body.reverse });
     } catch (err) {
-      throw new HttpError(400, (err as Error).message);
+      if (err instanceof BackfillRangeError) throw new HttpError(400, err.message);
+      throw err;
     }
-    if (body.reverse) dates.reverse();
     if (body.dryRun) {
       res.json({ dryRun: true, dates: await planDates(db, { dagId: spec.dagId, logicalDates: dates.map(formatLogicalDate), reprocess: body.reprocess }) });
       return;

@@ -5,12 +5,11 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import knex, { type Knex } from 'knex';
 import pino from 'pino';
 import type { Resources } from '../../activities/resources';
 import type { AnyTaskDef } from '../../dags/sdk/task-def';
-import { createS3Client } from '../../infra/s3';
 import { createWorker } from '../../workers/create-worker';
+import { closeResources, openResources } from '../../workers/resources';
 import { installRuntimeLogger } from '../../workers/runtime-logger';
 import { testConfig } from './env';
 
@@ -26,9 +25,7 @@ export async function startTestWorker(tasks: readonly AnyTaskDef[], taskQueue: s
   const config = testConfig();
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
   installRuntimeLogger(logger);
-  const warehouse: Knex = knex({ client: 'pg', connection: config.postgres.databaseUrl, pool: { min: 0, max: 5 } });
-  const source: Knex = knex({ client: 'pg', connection: config.postgres.sourceDatabaseUrl, pool: { min: 0, max: 2 } });
-  const resources: Resources = { warehouse, source, s3: createS3Client(config), bucket: config.s3.bucket };
+  const resources = openResources(config);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -53,9 +50,7 @@ export async function startTestWorker(tasks: readonly AnyTaskDef[], taskQueue: s
       await running;
       await nativeConnection.close();
       await connection.close();
-      await warehouse.destroy();
-      await source.destroy();
-      resources.s3.destroy();
+      await closeResources(resources);
     },
   };
 }

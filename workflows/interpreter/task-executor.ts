@@ -4,9 +4,9 @@
  * mapped fan-out, all within the DAG's maxActiveTasks.
  */
 import * as wf from '@temporalio/workflow';
-import type { SystemActivities } from '../../activities/system';
 import type { CallbackSpec, DagSpec, RetrySpec, TaskContext, TaskSpec } from '../spec';
 import type { RunState } from './run-state';
+import { system } from './system-activities';
 import { getPath, isOffloaded, resolveTemplate } from './templates';
 
 type RunContext = Omit<TaskContext, 'taskId' | 'attempt' | 'mapIndex'>;
@@ -23,11 +23,6 @@ export interface RunOutcome {
   failedTasks: string[];
   reason?: string;
 }
-
-const system = wf.proxyActivities<SystemActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
-});
 
 export class TaskExecutor {
   private readonly queue: Unit[] = [];

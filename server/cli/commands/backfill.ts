@@ -2,10 +2,18 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { planDates, type Reprocess } from '../../../activities/backfill';
 import { validateParams } from '../../../dags/sdk';
-import { backfillProgress, BackfillRunningError, controlBackfill, startBackfill } from '../../client/backfill';
-import { formatLogicalDate, parseLogicalDate } from '../../client/run-id';
-import { fireTimes } from '../../schedules/fire-times';
+import {
+  backfillDates,
+  backfillProgress,
+  BackfillRangeError,
+  BackfillRunningError,
+  controlBackfill,
+  DEFAULT_MAX_BACKFILL_DATES,
+  startBackfill,
+} from '../../client/backfill';
+import { formatLogicalDate } from '../../client/run-id';
 import { badInput, CliError } from '../errors';
+import { confFlag, dateFlag, positiveIntFlag } from '../flags';
 import { endProgress, renderProgress } from '../progress-bar';
 import { table, type Output } from '../output';
 import { orUnreachable, type Session } from '../session';
@@ -37,7 +45,7 @@ export function registerBackfill(program: Command, output: () => Output, session
     .option('--dry-run', 'list the dates and what would happen to each; start nothing')
     .option('--wait', 'show a progress bar until the backfill ends')
     .option('--conf <json>', 'params for every run')
-    .option('--max-dates <n>', 'refuse ranges with more dates than this', '1000')
+    .option('--max-dates <n>', 'refuse ranges with more dates than this', String(DEFAULT_MAX_BACKFILL_DATES))
     .action(async (dagId: string, flags: BackfillFlags) => {
       const { definition, spec } = findOrBadInput(dagId);
       if (!spec.schedule) throw badInput(`DAG '${dagId}' has no schedule, so it has no logical dates to backfill; use \`sluice trigger --date\``);
@@ -45,20 +53,19 @@ export function registerBackfill(program: Command, output: () => Output, session
       // A bare date in --to means the whole of that day: `--to 2025-01-30` includes 03:00 that day.
       const to = /^\d{4}-\d{2}-\d{2}$/.test(flags.to) ? new Date(dateFlag('--to', flags.to).getTime() + 86_399_999) : dateFlag('--to', flags.to);
       if (from > to) throw badInput(`--from ${flags.from} is after --to ${flags.to}`);
-      const concurrency = positiveInt('--concurrency', flags.concurrency);
-      const maxDates = positiveInt('--max-dates', flags.maxDates);
+      const concurrency = positiveIntFlag('--concurrency', flags.concurrency);
+      const maxDates = positiveIntFlag('--max-dates', flags.maxDates);
       if (!REPROCESS.includes(flags.reprocess as Reprocess)) throw badInput(`--reprocess must be one of ${REPROCESS.join(', ')}`);
       const reprocess = flags.reprocess as Reprocess;
-      const params = validateParams(definition, flags.conf === undefined ? {} : parseJson(flags.conf));
+      const params = validateParams(definition, confFlag(flags.conf));
       if (!params.ok) throw badInput(`invalid --conf for ${dagId}: ${params.error}`);
       let dates: Date[];
       try {
-        dates = fireTimes(spec.schedule.cron, spec.schedule.timezone, from, to, maxDates);
+        dates = backfillDates(spec.schedule, from, to, { maxDates, reverse: flags.reverse });
       } catch (err) {
-        throw badInput(`${(err as Error).message} (raise --max-dates to allow more)`);
+        if (!(err instanceof BackfillRangeError)) throw err;
+        throw badInput(/more than/.test(err.message) ? `${err.message} (raise --max-dates to allow more)` : err.message);
       }
-      if (dates.length === 0) throw badInput(`no logical date of '${spec.schedule.cron}' (${spec.schedule.timezone}) falls between ${flags.from} and ${flags.to}`);
-      if (flags.reverse) dates.reverse();
 
       const out = output();
       if (flags.dryRun) {
@@ -122,27 +129,5 @@ export function registerBackfill(program: Command, output: () => Output, session
         await controlBackfill(await session().temporal(), backfillId, action);
         output().result({ backfillId, action }, () => `${backfillId}: ${action} sent`);
       });
-  }
-}
-
-function dateFlag(flag: string, text: string): Date {
-  try {
-    return parseLogicalDate(text);
-  } catch (err) {
-    throw badInput(`${flag}: ${(err as Error).message}`);
-  }
-}
-
-function positiveInt(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw badInput(`${flag} must be a positive whole number`);
-  return n;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badInput(`--conf is not valid JSON: ${text}`);
   }
 }

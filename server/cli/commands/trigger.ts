@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { validateParams } from '../../../dags/sdk';
-import { parseLogicalDate } from '../../client/run-id';
 import { startDagRun } from '../../client/start-run';
 import { waitForOutcome } from '../../client/wait';
 import { badInput, CliError } from '../errors';
+import { confFlag, dateFlag } from '../flags';
 import type { Output } from '../output';
 import type { Session } from '../session';
 import { findOrBadInput } from './dags';
@@ -25,8 +25,8 @@ export function registerTrigger(program: Command, output: () => Output, session:
     .option('--rerun', 'start a fresh run even if this date already ran')
     .action(async (dagId: string, flags: TriggerFlags) => {
       const { definition, spec } = findOrBadInput(dagId);
-      const logicalDate = flags.date ? parseDate(flags.date) : new Date(Math.floor(Date.now() / 1000) * 1000);
-      const params = validateParams(definition, parseConf(flags.conf));
+      const logicalDate = flags.date ? dateFlag('--date', flags.date) : new Date(Math.floor(Date.now() / 1000) * 1000);
+      const params = validateParams(definition, confFlag(flags.conf));
       if (!params.ok) throw badInput(`invalid --conf for ${dagId}: ${params.error}`);
       const client = await session().temporal();
       const run = await startDagRun(client, spec, { logicalDate, params: params.params, trigger: 'manual', rerun: flags.rerun });
@@ -44,21 +44,4 @@ export function registerTrigger(program: Command, output: () => Output, session:
       );
       if (status.state !== 'success') throw new CliError(`run ${run.runId} ended ${status.state}`);
     });
-}
-
-function parseDate(text: string): Date {
-  try {
-    return parseLogicalDate(text);
-  } catch (err) {
-    throw badInput((err as Error).message);
-  }
-}
-
-function parseConf(text: string | undefined): unknown {
-  if (text === undefined) return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badInput(`--conf is not valid JSON: ${text}`);
-  }
 }
