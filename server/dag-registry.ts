@@ -1,5 +1,4 @@
-import { taskCatalog } from '../activities';
-import { catalogFrom, loadDagFolder } from '../dags/sdk';
+import { loadDagFolder } from '../dags/sdk';
 import { loadConfig } from '../infra/config';
 import { parseCron } from './schedules/fire-times';
 
@@ -7,11 +6,11 @@ export type LoadedDags = ReturnType<typeof loadDagFolder>;
 export type LoadedDag = LoadedDags['dags'][number];
 
 /**
- * Loads and validates every DAG in the DAG folder (`dags/`, or SLUICE_DAGS_DIR) against the
- * activity catalog the worker registers.
+ * Loads and validates every DAG in the DAG folder (`dags/`, or SLUICE_DAGS_DIR), with the task
+ * definitions they use (what the worker registers).
  */
 export function loadDags(dir: string = loadConfig().dagsDir): LoadedDags {
-  const loaded = loadDagFolder(dir, catalogFrom([...taskCatalog]));
+  const loaded = loadDagFolder(dir);
   // The SDK checks cron syntax the classic way; Temporal Schedules accept less (no L, W, #, ?).
   const usable = loaded.dags.filter(({ file, spec }) => {
     if (!spec.schedule) return true;
@@ -23,7 +22,7 @@ export function loadDags(dir: string = loadConfig().dagsDir): LoadedDags {
       return false;
     }
   });
-  return { dags: usable, errors: loaded.errors };
+  return { dags: usable, errors: loaded.errors, tasks: [...new Set(usable.flatMap((d) => d.tasks))] };
 }
 
 /** One DAG by id, or an error that lists the ones that exist. */

@@ -13,7 +13,7 @@ import type { Logger } from '../infra/logger';
 import { startWorkers } from '../workers/start-workers';
 import { createConsoleApp } from './console/app';
 import { consoleToken } from './console/token';
-import { loadDags, taskQueuesOf } from './dag-registry';
+import { loadDags } from './dag-registry';
 import { syncSchedules } from './schedules/sync';
 
 export interface RunningSluice {
@@ -36,7 +36,7 @@ export async function startSluice(config: Config, log: Logger): Promise<RunningS
   };
   try {
     await runMigrations(config.postgres.databaseUrl);
-    const workers = await startWorkers(config, taskQueuesOf(dags.dags), log);
+    const workers = await startWorkers(config, dags, log);
     stops.push(() => workers.stop());
     const connection = await Connection.connect({ address: config.temporal.address });
     stops.push(() => connection.close());

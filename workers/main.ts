@@ -12,14 +12,13 @@ import { startWorkers } from './start-workers';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('worker');
-  const { dags, errors } = loadDags();
-  for (const error of errors) log.error(error);
+  const loaded = loadDags();
+  for (const error of loaded.errors) log.error(error);
   const connection = await Connection.connect({ address: config.temporal.address });
   await ensureSearchAttributes(connection, config.temporal.namespace);
   await connection.close();
-  const queues = taskQueuesOf(dags);
-  const running = await startWorkers(config, queues, log);
-  log.info({ taskQueues: queues }, 'worker running');
+  const running = await startWorkers(config, loaded, log);
+  log.info({ taskQueues: taskQueuesOf(loaded.dags), tasks: loaded.tasks.map((t) => t.name) }, 'worker running');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void running.stop());
   await running.done;
 }

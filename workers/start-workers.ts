@@ -1,7 +1,7 @@
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
-import { taskCatalog } from '../activities';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
+import { taskQueuesOf, type LoadedDags } from '../server/dag-registry';
 import { backfillQueue } from '../workflows/backfill';
 import { createWorker } from './create-worker';
 import { closeResources, openResources } from './resources';
@@ -23,13 +23,14 @@ const BACKFILL_ACTIVITY_SLOTS = 8;
  * a large backfill can never take the slots scheduled runs need. They share the resources
  * (connection pools, S3 client).
  */
-export async function startWorkers(config: Config, taskQueues: readonly string[], logger: Logger): Promise<RunningWorkers> {
+export async function startWorkers(config: Config, dags: LoadedDags, logger: Logger): Promise<RunningWorkers> {
+  const taskQueues = taskQueuesOf(dags.dags);
   installRuntimeLogger(logger);
   const resources = openResources(config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // One bundle for all workers: bundling takes seconds and every worker runs the same code.
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler(logger) });
-  const common = { connection, namespace: config.temporal.namespace, resources, tasks: taskCatalog, logger, workflowBundle };
+  const common = { connection, namespace: config.temporal.namespace, resources, tasks: dags.tasks, logger, workflowBundle };
   const workers = await Promise.all(
     [...new Set(taskQueues)].flatMap((taskQueue) => [
       createWorker({ ...common, taskQueue }),

@@ -24,6 +24,8 @@ export interface CompileResult {
   /** The spec, as complete as the DAG allowed; use it only when `errors` is empty. */
   spec: DagSpec;
   errors: DagError[];
+  /** Every task definition the DAG uses (tasks and callbacks), once each: what a worker must register. */
+  tasks: AnyTaskDef[];
 }
 
 /**
@@ -83,12 +85,12 @@ export function compileDag(definition: DagDefinition, options: CompileOptions = 
   };
   const spec: DagSpec = { ...body, version: specVersion(body) };
 
-  checkActivities(session.nodes, callbacks, opts, options.catalog, report);
+  const tasks = checkActivities(session.nodes, callbacks, opts, options.catalog, report);
   // The builder's report of a problem is the more precise one; the spec check may see it again.
   const known = new Set(errors.map((e) => `${e.code}\0${e.task ?? ''}`));
   const structural = validateDag(spec, options.file !== undefined ? { file: options.file } : {});
   errors.push(...structural.filter((e) => !known.has(`${e.code}\0${e.task ?? ''}`)));
-  return { spec, errors };
+  return { spec, errors, tasks };
 }
 
 function toTaskSpec(node: TaskNode): TaskSpec {
@@ -150,7 +152,7 @@ function checkActivities(
   opts: DagDefinition['options'],
   catalogInput: CompileOptions['catalog'],
   report: (code: DagErrorCode, detail: string, task?: string) => void,
-): void {
+): AnyTaskDef[] {
   const uses: Array<{ def: AnyTaskDef; task?: string; label: string }> = nodes.map((n) => ({ def: n.def, task: n.id, label: `task '${n.id}'` }));
   for (const [name, spec] of callbacks) {
     const def = opts[name as 'onFailure' | 'onSuccess']?.def;
@@ -166,7 +168,8 @@ function checkActivities(
     }
   }
 
-  if (catalogInput === undefined) return;
+  const used = [...first.values()].map((u) => u.def);
+  if (catalogInput === undefined) return used;
   const catalog = toCatalog(catalogInput, (d) => report('activity_name_conflict', d));
   for (const [name, use] of first) {
     const registered = catalog.get(name);
@@ -177,6 +180,7 @@ function checkActivities(
       report('activity_name_conflict', `${where}activity '${name}' is a different definition than the catalog's '${name}' (two definitions share the name?)`, use.task);
     }
   }
+  return used;
 }
 
 function toCatalog(input: Catalog | Iterable<AnyTaskDef>, report: (d: string) => void): Catalog {

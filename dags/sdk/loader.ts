@@ -1,16 +1,22 @@
-/** Loads every DAG module of a folder (the `dags/` folder), compiling and validating each. */
+/**
+ * Loads every DAG module of a folder (the `dags/` folder), compiling and validating each, and
+ * discovers the task definitions they use: the worker registers exactly those, so there is no
+ * hand-kept catalog to forget a task in.
+ */
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DagSpec } from '../../workflows/spec';
 import { isDagDefinition, type DagDefinition } from './dag';
 import { compileDag } from './compile';
-import type { AnyTaskDef, Catalog } from './task-def';
+import type { AnyTaskDef } from './task-def';
 
 export interface LoadedDag {
   /** The file as shown in messages: relative to the working directory when inside it. */
   file: string;
   definition: DagDefinition;
   spec: DagSpec;
+  /** The task definitions this DAG uses (tasks and callbacks). */
+  tasks: AnyTaskDef[];
 }
 
 export interface LoadResult {
@@ -18,6 +24,8 @@ export interface LoadResult {
   dags: LoadedDag[];
   /** One line per problem, each naming the file (and the DAG and task where known). */
   errors: string[];
+  /** Every task definition the loaded DAGs use, once each: what a worker registers. */
+  tasks: AnyTaskDef[];
 }
 
 export interface LoadOptions {
@@ -26,13 +34,14 @@ export interface LoadOptions {
 }
 
 /**
- * Requires every `*.ts` file directly in `dir` (not sub-folders such as `sdk/`); each must
- * `export default dag(...)`. Import failures, compile errors and dag ids defined twice are
- * collected, never thrown. DAGs with errors are left out of `dags`. Works under tsx, which
- * lets `require` load TypeScript.
+ * Requires every `*.ts` file directly in `dir` (not sub-folders, where task code and helpers
+ * live); each must `export default dag(...)`. Import failures, compile errors, dag ids defined
+ * twice and two different task definitions sharing an activity name across DAGs are collected,
+ * never thrown. DAGs with errors are left out of `dags`, and their tasks out of `tasks`. Works
+ * under tsx, which lets `require` load TypeScript.
  * @throws only when `dir` itself cannot be read.
  */
-export function loadDagFolder(dir: string, catalog: Catalog | Iterable<AnyTaskDef>, options: LoadOptions = {}): LoadResult {
+export function loadDagFolder(dir: string, options: LoadOptions = {}): LoadResult {
   const dags: LoadedDag[] = [];
   const errors: string[] = [];
   const root = path.resolve(dir);
@@ -41,7 +50,8 @@ export function loadDagFolder(dir: string, catalog: Catalog | Iterable<AnyTaskDe
     .map((e) => e.name)
     .sort();
   const byDagId = new Map<string, string>();
-  const defs: Catalog | AnyTaskDef[] = catalog instanceof Map ? (catalog as Catalog) : [...(catalog as Iterable<AnyTaskDef>)];
+  // Activity names are global to a worker: one name, one definition, across every DAG.
+  const byActivity = new Map<string, { def: AnyTaskDef; file: string }>();
 
   for (const name of files) {
     const absolute = path.join(root, name);
@@ -58,17 +68,25 @@ export function loadDagFolder(dir: string, catalog: Catalog | Iterable<AnyTaskDe
       errors.push(`${file}: must \`export default dag(...)\` (found ${exported === undefined ? 'no default export' : typeof exported})`);
       continue;
     }
-    const { spec, errors: dagErrors } = compileDag(exported, { file, catalog: defs });
+    const { spec, errors: dagErrors, tasks } = compileDag(exported, { file });
     const other = byDagId.get(spec.dagId);
     if (other !== undefined) {
       errors.push(`${file}: dag '${spec.dagId}' is already defined in ${other}; dag ids must be unique`);
       continue;
     }
     byDagId.set(spec.dagId, file);
-    errors.push(...dagErrors.map((e) => e.message));
-    if (dagErrors.length === 0) dags.push({ file, definition: exported, spec });
+    const conflicts = tasks.flatMap((def) => {
+      const seen = byActivity.get(def.name);
+      return seen && seen.def !== def
+        ? [`${file}: dag '${spec.dagId}': task definition '${def.name}' differs from the one ${seen.file} uses; activity names must be unique across the DAG folder`]
+        : [];
+    });
+    errors.push(...dagErrors.map((e) => e.message), ...conflicts);
+    if (dagErrors.length > 0 || conflicts.length > 0) continue;
+    for (const def of tasks) if (!byActivity.has(def.name)) byActivity.set(def.name, { def, file });
+    dags.push({ file, definition: exported, spec, tasks });
   }
-  return { dags, errors };
+  return { dags, errors, tasks: [...byActivity.values()].map((a) => a.def) };
 }
 
 function displayPath(absolute: string): string {

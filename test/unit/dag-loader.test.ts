@@ -3,13 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { catalogFrom, isTaskDef, loadDagFolder, type Catalog } from '../../dags/sdk';
+import { loadDagFolder } from '../../dags/sdk';
 
 const SDK = path.resolve(__dirname, '../../dags/sdk');
 
 describe('loadDagFolder', () => {
   let dir: string;
-  let catalog: Catalog;
   const file = (name: string) => path.join(dir, name);
 
   before(() => {
@@ -54,35 +53,40 @@ export default dag('good', ({ task }) => void task(extract, { day: 'x' }));
     writeFileSync(file('types.d.ts'), `export type Nothing = never;\n`);
     writeFileSync(file('notes.md'), `not code\n`);
     writeFileSync(file('sdk/helper.ts'), `throw new Error('sub-folders are not DAG modules');\n`);
-    const acts = require(file('lib/acts.ts')) as Record<string, unknown>;
-    catalog = catalogFrom(Object.values(acts).filter(isTaskDef));
+    writeFileSync(
+      file('zz_impostor.ts'),
+      `import { dag, defineTask } from ${JSON.stringify(SDK)};
+const extract = defineTask('extract', async (input: { day: string }) => input.day);
+export default dag('impostor', ({ task }) => void task(extract, { day: 'x' }));
+`,
+    );
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('loads the good DAG and reports every broken file by name', () => {
-    const { dags, errors } = loadDagFolder(dir, catalog);
+  it('loads the good DAG, discovers its tasks, and reports every broken file by name', () => {
+    const { dags, errors, tasks } = loadDagFolder(dir);
     assert.deepEqual(
       dags.map((d) => [path.basename(d.file), d.spec.dagId, d.spec.tasks.map((t) => t.id)]),
       [['good.ts', 'good', ['extract', 'transform']]],
     );
     assert.equal(dags[0]?.definition.dagId, 'good');
-    assert.equal(errors.length, 4, errors.join('\n'));
-    const [cycle, notDag, throws, duplicate] = errors;
+    assert.deepEqual(tasks.map((t) => t.name), ['extract', 'transform']);
+    assert.equal(tasks[0], dags[0]?.tasks[0], 'the very definitions the DAG uses');
+    assert.equal(errors.length, 5, errors.join('\n'));
+    const [cycle, notDag, throws, duplicate, impostor] = errors;
     assert.equal(cycle, `${file('cyclic.ts')}: dag 'cyclic', task 'extract': cycle: extract -> transform -> extract (each task waits for the one before it)`);
     assert.match(notDag ?? '', new RegExp(`^${escape(file('not_a_dag.ts'))}: must \`export default dag\\(\\.\\.\\.\\)\` \\(found number\\)$`));
     assert.match(throws ?? '', new RegExp(`^${escape(file('throws.ts'))}: failed to import: cannot connect at import$`));
     assert.match(duplicate ?? '', new RegExp(`^${escape(file('z_duplicate.ts'))}: dag 'good' is already defined in ${escape(file('good.ts'))}`));
-  });
-
-  it('reports DAGs that use activities outside the catalog', () => {
-    const { dags, errors } = loadDagFolder(dir, catalogFrom([]));
-    assert.deepEqual(dags, []);
-    assert.ok(errors.some((e) => e.startsWith(`${file('good.ts')}: dag 'good', task 'extract': activity 'extract' is not in the activity catalog`)), errors.join('\n'));
+    assert.equal(
+      impostor,
+      `${file('zz_impostor.ts')}: dag 'impostor': task definition 'extract' differs from the one ${file('good.ts')} uses; activity names must be unique across the DAG folder`,
+    );
   });
 
   it('re-imports edited files with { fresh: true }', () => {
-    const before = loadDagFolder(dir, catalog).dags[0]?.spec.version;
+    const before = loadDagFolder(dir).dags[0]?.spec.version;
     writeFileSync(
       file('good.ts'),
       `import { dag } from ${JSON.stringify(SDK)};
@@ -90,14 +94,14 @@ import { extract } from './lib/acts';
 export default dag('good', ({ task }) => void task(extract, { day: 'edited' }));
 `,
     );
-    assert.equal(loadDagFolder(dir, catalog).dags[0]?.spec.version, before, 'cached without fresh');
-    const reloaded = loadDagFolder(dir, catalog, { fresh: true }).dags[0];
+    assert.equal(loadDagFolder(dir).dags[0]?.spec.version, before, 'cached without fresh');
+    const reloaded = loadDagFolder(dir, { fresh: true }).dags[0];
     assert.notEqual(reloaded?.spec.version, before);
     assert.deepEqual(reloaded?.spec.tasks[0]?.input, { day: 'edited' });
   });
 
   it('reports a folder that cannot be read', () => {
-    assert.throws(() => loadDagFolder(path.join(dir, 'missing'), catalog), /ENOENT/);
+    assert.throws(() => loadDagFolder(path.join(dir, 'missing')), /ENOENT/);
   });
 });
 
