@@ -14,9 +14,16 @@ import { ConfigError, REDACTED, redactUrl } from './config';
 
 export type { Logger };
 
+// Every Sluice process (CLI, worker, test runner and the tests it spawns) loads this module before
+// it builds an S3 client. On Node 20 the AWS SDK then prints a multi-line NodeVersionSupportWarning
+// on every start; this is the SDK's own switch for that one warning (aws/aws-sdk-js-v3#7983).
+// Other warnings still print, and an explicit setting wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const URL_KEYS = ['databaseUrl', 'sourceDatabaseUrl', 'DATABASE_URL', 'SOURCE_DATABASE_URL'];
+// `uri`: named connections (SLUICE_CONN_<NAME>), whose URIs may carry a password.
+const URL_KEYS = ['databaseUrl', 'sourceDatabaseUrl', 'DATABASE_URL', 'SOURCE_DATABASE_URL', 'uri'];
 const SECRET_KEYS = [
   ...URL_KEYS,
   'password',

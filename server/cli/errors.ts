@@ -2,7 +2,7 @@
  * Exit codes scripts can rely on:
  * 0 success; 1 the operation ran and failed (a run failed, validation found problems, an
  * operator action was refused); 2 bad input (unknown DAG, bad date, bad params, bad flags);
- * 3 a server could not be reached.
+ * 3 a server could not be reached, or no worker serves what the command needs.
  */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, unreachable: 3 } as const;
 

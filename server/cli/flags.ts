@@ -1,12 +1,19 @@
 /** Parsing of flags several commands share; every failure is a bad-input error naming the flag. */
-import { parseLogicalDate } from '../client/run-id';
+import { LogicalDateError, parseDateArg, type DateArg } from '../client/logical-dates';
 import { badInput } from './errors';
 
-export function dateFlag(flag: string, text: string): Date {
+/** A date flag as typed: a bare day or an instant, resolved against a DAG by logical-dates.ts. */
+export function dateFlag(flag: string, text: string): DateArg {
+  return orBadInput(flag, () => parseDateArg(text));
+}
+
+/** Runs a logical-date rule, turning its refusal into bad input that names the flag. */
+export function orBadInput<T>(flag: string, rule: () => T): T {
   try {
-    return parseLogicalDate(text);
+    return rule();
   } catch (err) {
-    throw badInput(`${flag}: ${(err as Error).message}`);
+    if (err instanceof LogicalDateError) throw badInput(`${flag}: ${err.message}`);
+    throw err;
   }
 }
 

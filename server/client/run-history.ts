@@ -15,7 +15,16 @@ export interface RunSummary {
   failedTasks: string[];
 }
 
+/** One execution of a run id: the first, and one more for each `trigger --rerun`. */
+export interface Execution {
+  temporalRunId: string;
+  /** Null when the execution's run row is missing (its attempts were recorded all the same). */
+  trigger: string | null;
+  startedAt: string | null;
+}
+
 export interface AttemptRow {
+  execution: Execution;
   taskId: string;
   mapIndex: number | null;
   attempt: number;
@@ -59,17 +68,26 @@ export async function listRuns(
   });
 }
 
-/** Every attempt of a run's tasks (the latest Temporal run of that run id), oldest first. */
+/**
+ * Every attempt of a run's tasks, across all its executions (a rerun starts a new one), oldest
+ * execution first and, within one, oldest attempt first.
+ */
 export async function listAttempts(db: Knex, runId: string, taskId?: string): Promise<AttemptRow[]> {
-  const latest = db.withSchema('sluice').table('dag_runs').select('temporal_run_id').where('run_id', runId).orderBy('started_at', 'desc').limit(1);
   const query = db
     .withSchema('sluice')
-    .table('task_attempts')
-    .whereIn('temporal_run_id', latest)
-    .orderBy([{ column: 'started_at' }, { column: 'id' }]);
-  if (taskId) query.where('task_id', taskId);
+    .table('task_attempts as a')
+    .leftJoin('dag_runs as r', 'r.temporal_run_id', 'a.temporal_run_id')
+    .select('a.*', 'r.trigger as run_trigger', 'r.started_at as run_started_at')
+    .where('a.run_id', runId)
+    .orderByRaw('coalesce(r.started_at, a.started_at), a.temporal_run_id, a.started_at, a.id');
+  if (taskId) query.where('a.task_id', taskId);
   const rows = await query;
   return rows.map((r) => ({
+    execution: {
+      temporalRunId: r.temporal_run_id,
+      trigger: r.run_trigger ?? null,
+      startedAt: r.run_started_at ? new Date(r.run_started_at).toISOString() : null,
+    },
     taskId: r.task_id,
     mapIndex: r.map_index < 0 ? null : r.map_index,
     attempt: r.attempt,

@@ -43,7 +43,7 @@ if(confirm('Unpausing starts '+p.runsStartedNow+' runs now; '+p.missedWhilePause
     res.type('html').send(
       layout(
         req.params.backfillId,
-        `<p>${esc(p.state)} · <progress max="${p.total}" value="${done}"></progress> ${done}/${p.total} · ${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped, ${p.counts.running} running
+        `<p>backfill ${esc(p.state)} · <progress max="${p.total}" value="${done}"></progress> ${done}/${p.total} dates done (${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped) · ${p.counts.running} in flight
 <button onclick="post('/api/backfills/${id}/pause',{})">pause</button> <button onclick="post('/api/backfills/${id}/resume',{})">resume</button> <button onclick="post('/api/backfills/${id}/cancel',{})">cancel</button></p>
 <table><thead><tr><th>logical date</th><th>outcome</th><th>note</th></tr></thead><tbody>${rows}</tbody></table>
 ${p.state === 'done' || p.state === 'cancelled' ? '' : '<script>setTimeout(()=>location.reload(),2000)</script>'}`,
@@ -73,18 +73,30 @@ ${p.state === 'done' || p.state === 'cancelled' ? '' : '<script>setTimeout(()=>l
 
   router.get('/runs/:runId', async (req, res) => {
     const runId = req.params.runId;
-    const [status, attempts] = await Promise.all([runStatus(temporal, runId), listAttempts(db, runId)]);
+    const [status, attempts, current] = await Promise.all([
+      runStatus(temporal, runId),
+      listAttempts(db, runId),
+      temporal.workflow.getHandle(runId).describe().then((d) => d.runId),
+    ]);
     const rows = status.tasks
       .map((t) => {
         const taskAttempts = attempts.filter((a) => a.taskId === t.id);
         const logs = taskAttempts
-          .map((a) => `attempt ${a.attempt}${a.mapIndex === null ? '' : ` [${a.mapIndex}]`} ${a.state}: ${(a.logs as Array<{ msg: string }>).map((l) => l.msg).join(' | ')}`)
+          .map((a) => {
+            const earlier = a.execution.temporalRunId === current ? '' : `[earlier execution, ${a.execution.trigger ?? 'unknown trigger'}, started ${a.execution.startedAt ?? '?'}] `;
+            return `${earlier}attempt ${a.attempt}${a.mapIndex === null ? '' : ` [${a.mapIndex}]`} ${a.state}: ${(a.logs as Array<{ msg: string }>).map((l) => l.msg).join(' | ')}`;
+          })
           .join('\n');
-        const actions =
+        const failed =
           t.state === 'failed'
             ? `<button onclick="act('${esc(runId)}','retry',{taskId:'${esc(t.id)}'})">retry</button>
 <button onclick="act('${esc(runId)}','mark-success',{taskId:'${esc(t.id)}'})">mark success</button>`
             : '';
+        // Clearing re-runs a task that finished (a closed run gets a new execution that keeps the rest).
+        const clear = ['success', 'failed', 'skipped', 'upstream_failed'].includes(t.state)
+          ? ` <button onclick="clearTask('${esc(runId)}','${esc(t.id)}',false)">clear</button> <button onclick="clearTask('${esc(runId)}','${esc(t.id)}',true)">clear + downstream</button>`
+          : '';
+        const actions = `${failed}${clear}`;
         return `<tr class="${t.state}"><td>${esc(t.id)}</td><td class="state">${esc(t.state)}</td><td>${t.attempts}</td><td>${esc(t.startedAt ?? '')}</td>
 <td>${esc(t.endedAt ?? '')}</td><td>${esc(t.error ?? '')}</td><td><pre>${esc(logs)}</pre></td><td>${actions}</td></tr>`;
       })
@@ -112,7 +124,8 @@ tr.failed td,tr.awaiting_operator td{background:#fde8e8}td.state{font-weight:600
 <body><h1><a href="/">Sluice</a> · ${esc(title)}</h1><nav><a href="/">runs</a> · <a href="/schedules">schedules</a></nav>${body}
 <script>async function post(url,body){const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
 const j=await r.json();if(!r.ok)alert('refused: '+j.error);location.reload();return j;}
-function act(run,action,body){return post('/api/runs/'+encodeURIComponent(run)+'/'+action,body);}</script></body></html>`;
+function act(run,action,body){return post('/api/runs/'+encodeURIComponent(run)+'/'+action,body);}
+function clearTask(run,task,downstream){if(confirm('Re-run '+task+(downstream?' and every task after it':'')+'? Other tasks keep their results.'))act(run,'clear',{taskId:task,downstream});}</script></body></html>`;
 }
 
 function esc(text: string): string {

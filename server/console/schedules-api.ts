@@ -5,24 +5,27 @@ import { z } from 'zod';
 import { planDates } from '../../activities/backfill';
 import type { DagSpec } from '../../workflows/spec';
 import { backfillDates, backfillProgress, BackfillRangeError, controlBackfill, startBackfill } from '../client/backfill';
-import { formatLogicalDate, parseLogicalDate } from '../client/run-id';
+import { LogicalDateError, parseDateArg } from '../client/logical-dates';
+import { formatLogicalDate } from '../client/run-id';
 import { scheduleStatus, setPaused, unpausePreview } from '../schedules/status';
 import { HttpError } from './errors';
 
 const noteBody = z.object({ note: z.string().max(500).optional() }).strict();
-const isoDate = z.string().transform((text, ctx) => {
+/** A bare date (a whole day in the DAG's time zone) or an instant, as `sluice backfill` reads them. */
+const dateArg = z.string().transform((text, ctx) => {
   try {
-    return parseLogicalDate(text);
+    return parseDateArg(text);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    if (!(err instanceof LogicalDateError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
     return z.NEVER;
   }
 });
 const backfillBody = z
   .object({
     dagId: z.string(),
-    from: isoDate,
-    to: isoDate,
+    from: dateArg,
+    to: dateArg,
     concurrency: z.number().int().min(1).max(64).default(4),
     reprocess: z.enum(['none', 'failed', 'all']).default('none'),
     reverse: z.boolean().default(false),
@@ -66,10 +69,9 @@ export function schedulesApi(temporal: Client, db: Knex, specs: () => readonly D
   router.post('/backfills', async (req, res) => {
     const body = backfillBody.parse(req.body ?? {});
     const spec = scheduled(body.dagId);
-    if (body.from > body.to) throw new HttpError(400, 'from is after to');
     let dates: Date[];
     try {
-      dates = backfillDates(spec.schedule as NonNullable<DagSpec['schedule']>, body.from, body.to, { reverse: body.reverse });
+      dates = backfillDates(spec.schedule as NonNullable<DagSpec['schedule']>, body, { reverse: body.reverse });
     } catch (err) {
       if (err instanceof BackfillRangeError) throw new HttpError(400, err.message);
       throw err;

@@ -250,3 +250,15 @@ export function previousFireTime(cron: string, timezone: string, before: Date): 
     if (span === MAX_LOOKBACK) return undefined;
   }
 }
+
+/** The earliest fire time strictly after `after`, under the same policy; undefined if none in 30 years. */
+export function nextFireTime(cron: string, timezone: string, after: Date): Date | undefined {
+  const fields = parseCron(cron);
+  const from = after.getTime() + 1;
+  for (let span = HOUR; ; span = Math.min(span * 8, MAX_LOOKBACK)) {
+    let earliest: number | undefined;
+    for (const at of policyFiresBetween(fields, timezone, from, from + span)) if (earliest === undefined || at < earliest) earliest = at;
+    if (earliest !== undefined) return new Date(earliest);
+    if (span === MAX_LOOKBACK) return undefined;
+  }
+}

@@ -1,22 +1,66 @@
 /**
  * The `sluice` CLI as scripts use it: `--json` output and exit codes (0 ok, 1 failed, 2 bad
  * input, 3 unreachable), against the test stack. DAGs come from test/fixtures/dags through
- * SLUICE_DAGS_DIR, so schedule and backfill commands have a scheduled DAG to work on.
+ * SLUICE_DAGS_DIR, so schedule and backfill commands have a scheduled DAG to work on; the tests
+ * of logical dates, workers and reruns use DAGs written to a folder of their own (dagFolder):
+ * `nobody_*` on a task queue no worker polls, `cli_*` on one this file's worker serves.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { backfillQueue } from '../../workflows/backfill';
+import { testTasks } from '../fixtures/tasks';
 import { runCli } from '../support/cli';
 import { testTemporal } from '../support/env';
+import { startTestWorker, type TestWorker } from '../support/test-worker';
 
 const env = { ...process.env, SLUICE_DAGS_DIR: path.resolve(__dirname, '../fixtures/dags') };
 const cli = (...args: string[]) => runCli(args, env);
 const json = (stdout: string) => JSON.parse(stdout) as Record<string, unknown>;
 
+const NO_WORKER_QUEUE = 'cli-nobody';
+const WORKER_QUEUE = 'test-cli';
+const DAGS: Record<string, { queue: string; options: string }> = {
+  nobody_daily: { queue: NO_WORKER_QUEUE, options: `schedule: '0 6 * * *', timezone: 'Europe/Berlin'` },
+  nobody_hourly: { queue: NO_WORKER_QUEUE, options: `schedule: '0 * * * *'` },
+  nobody_weekly: { queue: NO_WORKER_QUEUE, options: `schedule: '0 6 * * 1', timezone: 'Europe/Berlin'` },
+  nobody_manual: { queue: NO_WORKER_QUEUE, options: '' },
+  cli_echo: { queue: WORKER_QUEUE, options: '' },
+  cli_daily: { queue: WORKER_QUEUE, options: `schedule: '0 6 * * *', timezone: 'Europe/Berlin'` },
+};
+let dagFolder: string;
+const tcli = (...args: string[]) => runCli(args, { ...env, SLUICE_DAGS_DIR: dagFolder });
+let workers: TestWorker[] = [];
+/** Workflows started on the queue no worker polls, terminated at the end. */
+const orphans: string[] = [];
+
+before(async () => {
+  dagFolder = await mkdtemp(path.join(os.tmpdir(), 'cli-dags-'));
+  const sdk = path.resolve(__dirname, '../../dags/sdk');
+  const tasks = path.resolve(__dirname, '../fixtures/tasks');
+  for (const [dagId, { queue, options }] of Object.entries(DAGS)) {
+    await writeFile(
+      path.join(dagFolder, `${dagId}.ts`),
+      `import { dag } from '${sdk}';\nimport { echo } from '${tasks}';\n` +
+        `export default dag('${dagId}', { taskQueue: '${queue}', ${options} }, ({ task, ctx }) => { task(echo, { label: ctx.logicalDate }); });\n`,
+    );
+  }
+  workers = await Promise.all([startTestWorker(testTasks, WORKER_QUEUE), startTestWorker(testTasks, backfillQueue(WORKER_QUEUE))]);
+});
+
 after(async () => {
   await runCli(['schedules', 'sync'], { ...env, SLUICE_DAGS_DIR: await mkdtemp(path.join(os.tmpdir(), 'no-dags-')) });
+  const { client, connection } = await testTemporal();
+  try {
+    for (const id of orphans) await client.workflow.getHandle(id).terminate('end of test').catch(() => undefined);
+  } finally {
+    await connection.close();
+  }
+  await Promise.all(workers.map((w) => w.stop()));
+  await rm(dagFolder, { recursive: true, force: true });
 });
 
 describe('sluice CLI', () => {
@@ -48,7 +92,7 @@ describe('sluice CLI', () => {
       [['trigger', 'scheduled_check', '--date', 'yesterday'], /invalid date 'yesterday'/],
       [['trigger', 'scheduled_check', '--conf', '{"region":"eu"}'], /param 'region': unknown param/],
       [['trigger', 'scheduled_check', '--conf', '{oops'], /--conf is not valid JSON/],
-      [['backfill', 'scheduled_check', '--from', '2025-02-01', '--to', '2025-01-01'], /is after --to/],
+      [['backfill', 'scheduled_check', '--from', '2025-02-01', '--to', '2025-01-01'], /from 2025-02-01 is after to 2025-01-01/],
       [['backfill', 'scheduled_check', '--from', '2020-01-01', '--to', '2025-01-01'], /raise --max-dates/],
       [['runs', 'scheduled_check', '--state', 'exploded'], /--state must be one of/],
     ];
@@ -106,4 +150,150 @@ describe('sluice CLI', () => {
     assert.equal(config.s3.secretAccessKey, '***');
     assert.equal(config.s3.endpoint, process.env.S3_ENDPOINT);
   });
+
+  test('a bare --date is the fire time of that day in the DAG\'s zone, the date backfill and the schedule use', async () => {
+    const winter = await tcli('trigger', 'nobody_daily', '--date', '1995-03-01', '--json');
+    assert.equal(winter.code, 0, winter.stderr);
+    assert.deepEqual(json(winter.stdout), { runId: 'nobody_daily-1995-03-01T05:00:00Z', started: true, logicalDate: '1995-03-01T05:00:00Z', offSchedule: false });
+    orphans.push('nobody_daily-1995-03-01T05:00:00Z');
+    const plan = await tcli('backfill', 'nobody_daily', '--from', '1995-03-01', '--to', '1995-03-01', '--dry-run', '--json');
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.deepEqual((json(plan.stdout).dates as Array<{ runId: string }>).map((d) => d.runId), ['nobody_daily-1995-03-01T05:00:00Z']);
+    const exact = await tcli('trigger', 'nobody_daily', '--date', '1995-03-01T06:00:00+01:00', '--json');
+    assert.deepEqual([exact.code, json(exact.stdout).runId, json(exact.stdout).started], [0, 'nobody_daily-1995-03-01T05:00:00Z', false], 'the same fire, given as an instant');
+
+    const summer = await tcli('trigger', 'nobody_daily', '--date', '1995-07-01', '--json');
+    assert.equal(json(summer.stdout).runId, 'nobody_daily-1995-07-01T04:00:00Z', '06:00 CEST');
+    orphans.push('nobody_daily-1995-07-01T04:00:00Z');
+
+    const manual = await tcli('trigger', 'nobody_manual', '--date', '1995-03-01', '--json');
+    assert.equal(json(manual.stdout).runId, 'nobody_manual-1995-03-01T00:00:00Z', 'an unscheduled DAG: midnight UTC');
+    const anyInstant = await tcli('trigger', 'nobody_manual', '--date', '1995-03-01T12:34:56+02:00', '--json');
+    assert.equal(json(anyInstant.stdout).runId, 'nobody_manual-1995-03-01T10:34:56Z', 'an unscheduled DAG takes any instant');
+    orphans.push('nobody_manual-1995-03-01T00:00:00Z', 'nobody_manual-1995-03-01T10:34:56Z');
+
+    const now = await tcli('trigger', 'nobody_daily');
+    assert.equal(now.code, 0, now.stderr);
+    const [, nowId] = /^started (\S+) \(off-schedule: an ad-hoc run for now/.exec(now.stdout) ?? [];
+    assert.ok(nowId, now.stdout);
+    orphans.push(nowId);
+  });
+
+  test('a --date that is no fire time, or that fires never or several times that day, is bad input naming the fire times', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['trigger', 'nobody_daily', '--date', '1995-03-01T00:00:00Z'],
+        /--date: 1995-03-01T00:00:00Z is not a fire time of nobody_daily \('0 6 \* \* \*' in Europe\/Berlin\); the nearest are 1995-02-28T05:00:00Z and 1995-03-01T05:00:00Z\. Give one of those, or --date YYYY-MM-DD to select that day's fire/,
+      ],
+      [['trigger', 'nobody_weekly', '--date', '1995-03-01'], /does not fire on 1995-03-01; its next fire time after that day is 1995-03-06T05:00:00Z/],
+      [
+        ['trigger', 'nobody_hourly', '--date', '1995-03-01'],
+        /fires 24 times on 1995-03-01 \(1995-03-01T00:00:00Z, 1995-03-01T01:00:00Z, 1995-03-01T02:00:00Z, …\); give the one you mean as an instant/,
+      ],
+      [['trigger', 'nobody_daily', '--date', '1995-03-01T06:00:00'], /needs its zone/],
+      [['trigger', 'nobody_daily', '--date', '1995-02-30'], /invalid date '1995-02-30': no such day/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await tcli(...args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+  });
+
+  test('commands that need a worker say that none polls the queue and exit 3 within seconds', async () => {
+    const run = await tcli('trigger', 'nobody_daily', '--date', '1995-05-01', '--json');
+    const runId = json(run.stdout).runId as string;
+    orphans.push(runId);
+    const started = await tcli('backfill', 'nobody_daily', '--from', '1995-05-01', '--to', '1995-05-02', '--json');
+    assert.equal(started.code, 0, started.stderr);
+    const backfillId = json(started.stdout).backfillId as string;
+    orphans.push(backfillId);
+    assert.equal(backfillId, 'backfill-nobody_daily-1995-05-01T04:00:00Z-1995-05-02T04:00:00Z-1');
+    const copy = await tcli('backfill', 'nobody_daily', '--from', '1995-05-01', '--to', '1995-05-02');
+    assert.equal(copy.code, 1, 'a running backfill of the same range is not copied');
+    assert.match(copy.stderr, new RegExp(`already running: ${backfillId}`));
+
+    const needWorker = [
+      ['backfills', 'status', backfillId],
+      ['trigger', 'nobody_daily', '--date', '1995-06-01', '--wait'],
+      ['backfill', 'nobody_daily', '--from', '1995-06-01', '--to', '1995-06-02', '--wait'],
+      ['retry', runId],
+      ['mark-success', runId, 'echo'],
+      ['fail', runId],
+    ];
+    for (const args of needWorker) {
+      const t0 = Date.now();
+      const result = await tcli(...args);
+      assert.equal(result.code, 3, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /no worker is polling task queue 'cli-nobody': start `sluice up` \(or `sluice worker`\)/);
+      assert.ok(Date.now() - t0 < 8000, `${args.join(' ')} took ${Date.now() - t0} ms`);
+    }
+    const { client, connection } = await testTemporal();
+    try {
+      for (const id of ['nobody_daily-1995-06-01T04:00:00Z', 'backfill-nobody_daily-1995-06-01T04:00:00Z-1995-06-02T04:00:00Z-1']) {
+        await assert.rejects(client.workflow.getHandle(id).describe(), /not found/i, `${id} was not started`);
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+
+  test('logs shows the attempts of every execution of a run, oldest first, each under its execution', async () => {
+    const first = await tcli('trigger', 'cli_echo', '--date', '2001-01-01', '--wait', '--json');
+    assert.equal(first.code, 0, first.stderr);
+    const rerun = await tcli('trigger', 'cli_echo', '--date', '2001-01-01', '--rerun', '--wait', '--json');
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.equal(json(rerun.stdout).state, 'success');
+
+    const logs = await tcli('logs', 'cli_echo-2001-01-01T00:00:00Z', 'echo', '--json');
+    assert.equal(logs.code, 0, logs.stderr);
+    const attempts = json(logs.stdout).attempts as Array<{ execution: { temporalRunId: string; trigger: string; startedAt: string } }>;
+    assert.equal(attempts.length, 2, 'one attempt in each execution');
+    const [older, newer] = attempts.map((a) => a.execution) as [Execution, Execution];
+    assert.notEqual(older.temporalRunId, newer.temporalRunId);
+    assert.ok(older.startedAt < newer.startedAt, 'oldest execution first');
+    assert.deepEqual([older.trigger, newer.trigger], ['manual', 'manual']);
+
+    const human = await tcli('logs', 'cli_echo-2001-01-01T00:00:00Z', 'echo');
+    assert.match(human.stdout, new RegExp(`^execution 1 of 2: ${older.temporalRunId} \\(manual, started ${older.startedAt}\\)\n  attempt 1: success`, 'm'));
+    assert.match(human.stdout, new RegExp(`^execution 2 of 2: ${newer.temporalRunId} \\(manual, started ${newer.startedAt}\\)\n  attempt 1: success`, 'm'));
+  });
+
+  test('each backfill of a range keeps its own id and status; backfills list finds them; the progress line names each count', async () => {
+    const first = await tcli('backfill', 'cli_daily', '--from', '2001-01-01', '--to', '2001-01-03', '--wait');
+    assert.equal(first.code, 0, first.stderr);
+    const firstId = /^started (\S+)$/m.exec(first.stderr)?.[1] as string;
+    assert.equal(firstId, 'backfill-cli_daily-2001-01-01T05:00:00Z-2001-01-03T05:00:00Z-1');
+    const bars = first.stderr.split('\n').filter((l) => l.startsWith('cli_daily ['));
+    assert.ok(bars.length > 0, first.stderr);
+    for (const bar of bars) {
+      assert.match(bar, /\] \d\/3 dates done \(\d succeeded, 0 failed, 0 skipped\) · \d runs? in flight · backfill (planning|running|done)$/);
+    }
+    assert.match(bars.at(-1) as string, /3\/3 dates done \(3 succeeded, 0 failed, 0 skipped\) · 0 runs in flight · backfill done$/);
+
+    const second = await tcli('backfill', 'cli_daily', '--from', '2001-01-01', '--to', '2001-01-03', '--reprocess', 'all', '--wait', '--json');
+    assert.equal(second.code, 0, second.stderr);
+    const secondId = json(second.stdout).backfillId as string;
+    assert.equal(secondId, 'backfill-cli_daily-2001-01-01T05:00:00Z-2001-01-03T05:00:00Z-2');
+
+    const status = await tcli('backfills', 'status', firstId, '--json');
+    assert.equal(status.code, 0, status.stderr);
+    assert.deepEqual(json(status.stdout).counts, { pending: 0, running: 0, success: 3, failed: 0, skipped: 0 }, "the first backfill's own status");
+
+    let listed: Array<Record<string, unknown>> = [];
+    for (const deadline = Date.now() + 20_000; listed.length < 2 && Date.now() < deadline; await sleep(500)) {
+      const result = await tcli('backfills', 'list', 'cli_daily', '--json');
+      assert.equal(result.code, 0, result.stderr);
+      listed = json(result.stdout).backfills as Array<Record<string, unknown>>;
+    }
+    assert.deepEqual(
+      listed.map((b) => [b.backfillId, b.state, b.from, b.to, b.total, b.counts]),
+      [secondId, firstId].map((id) => [id, 'done', '2001-01-01T05:00:00Z', '2001-01-03T05:00:00Z', 3, { pending: 0, running: 0, success: 3, failed: 0, skipped: 0 }]),
+    );
+    const table = await tcli('backfills', 'list', 'cli_daily');
+    assert.match(table.stdout, /^BACKFILL +STATE +FROM +TO +DATES +SUCCEEDED +FAILED +SKIPPED +IN FLIGHT +PENDING$/m);
+    assert.equal((await tcli('backfills', 'list', 'Not-A-Dag')).code, 2);
+  });
 });
+
+type Execution = { temporalRunId: string; trigger: string; startedAt: string };

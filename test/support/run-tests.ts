@@ -11,6 +11,11 @@
  * - The workflow code is bundled once here and shared through SLUICE_WORKFLOW_BUNDLE, instead of
  *   by every test file that starts a worker.
  * - Files run one at a time (--test-concurrency=1): they share one stack.
+ * - The terminal gets node's `spec` report and a few lines of our own. Logs go to files under
+ *   `<test home>/logs/`: the servers', this runner's (test-runner.log), and everything each test
+ *   file prints (tests/<file>.log, see test-reporter.mjs). When a test fails, the end of its file's
+ *   log is printed after the report, and the test home is kept. `--show-output` also prints the
+ *   files' output as it comes (the benchmarks print their results that way).
  * - The exit code is the tests'; on Ctrl-C or SIGTERM the tests are stopped, then the stack.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,27 +24,34 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import pino from 'pino';
 import { loadConfig } from '../../infra/config';
 import { runMigrations } from '../../infra/db/migrate';
 import { findFreePorts } from '../../infra/dev-stack/ports';
 import { reapOrphans, stopAllManagedProcesses } from '../../infra/dev-stack/process';
 import { startStack, type Stack } from '../../infra/dev-stack/stack';
 import { ensureTool } from '../../infra/dev-stack/tools';
-import { createLogger } from '../../infra/logger';
+import { createLogger, type Logger } from '../../infra/logger';
 
 const REPO = path.resolve(__dirname, '../..');
 const TEST_HOME_PREFIX = 'sluice-test-';
 const EXTERNAL_SERVER_VARS = ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'SOURCE_DATABASE_URL', 'S3_ENDPOINT'];
 
-const log = createLogger('test-runner');
+const REPORTER = path.join(__dirname, 'test-reporter.mjs');
+
+/** Until the test home exists there is no log file: what little happens before goes to stderr. */
+let log: Logger = createLogger('test-runner');
+const say = (line: string) => process.stderr.write(`${line}\n`);
 let testProcess: ChildProcess | undefined;
 let interrupted: NodeJS.Signals | undefined;
 
 async function main(): Promise<number> {
   const runStarted = Date.now();
-  const files = await testFiles(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const showOutput = args.includes('--show-output');
+  const files = await testFiles(args.filter((a) => a !== '--show-output'));
   const ignored = EXTERNAL_SERVER_VARS.filter((name) => process.env[name]);
-  if (ignored.length > 0) log.warn(`ignoring ${ignored.join(', ')}: tests run against their own stack`);
+  if (ignored.length > 0) say(`ignoring ${ignored.join(', ')}: tests run against their own stack`);
   const baseEnv = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !EXTERNAL_SERVER_VARS.includes(name)),
   );
@@ -54,6 +66,8 @@ async function main(): Promise<number> {
   const home = await fsp.mkdtemp(path.join(os.tmpdir(), TEST_HOME_PREFIX));
   // mkdtemp makes the directory private; Postgres runs as its own OS user when we are root.
   await fsp.chmod(home, 0o755);
+  const logDir = path.join(home, 'logs');
+  log = pino({ base: { name: 'test-runner' } }, pino.destination({ dest: path.join(logDir, 'test-runner.log'), mkdir: true, sync: true }));
   const [temporalPort, pgPort, s3Port] = await findFreePorts(3);
   const stackEnv: NodeJS.ProcessEnv = {
     ...baseEnv,
@@ -81,6 +95,7 @@ async function main(): Promise<number> {
     const bundlePath = bundled.value;
     const migrated = await runMigrations(stack.databaseUrl);
     log.info({ ms: Date.now() - stackStarted, migrations: migrated.length }, 'test stack ready');
+    say(`test stack ready in ${seconds(Date.now() - stackStarted)}; logs in ${logDir} (kept if a test fails)`);
     if (interrupted) return 128 + os.constants.signals[interrupted];
 
     const testsStarted = Date.now();
@@ -96,19 +111,24 @@ async function main(): Promise<number> {
       AWS_SECRET_ACCESS_KEY: config.s3.secretAccessKey,
       AWS_REGION: config.s3.region,
       ...(bundlePath ? { SLUICE_WORKFLOW_BUNDLE: bundlePath } : {}),
+      SLUICE_TEST_LOG_DIR: path.join(logDir, 'tests'),
+      ...(showOutput ? { SLUICE_TEST_SHOW_OUTPUT: '1' } : {}),
     });
     log.info({ ms: Date.now() - testsStarted, files: files.length, exitCode }, 'tests finished');
     return exitCode;
   } finally {
     await stack?.stop();
+    log.info({ ms: Date.now() - runStarted }, 'npm test total');
     if (exitCode === 0) {
       await fsp.rm(home, { recursive: true, force: true });
     } else {
-      log.info(`kept ${home} (server logs in ${path.join(home, 'logs')})`);
+      say(`kept ${home}: logs of the servers, this runner and each test file in ${logDir}`);
     }
-    log.info({ ms: Date.now() - runStarted }, 'npm test total');
+    say(`npm test: ${seconds(Date.now() - runStarted)} in all`);
   }
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The files named on the command line, or every `test/**\/*.test.ts` (node 20 has no globs). */
 async function testFiles(args: string[]): Promise<string[]> {
@@ -143,7 +163,10 @@ async function bundleWorkflows(home: string): Promise<string | undefined> {
   const workflowsPath = path.join(REPO, 'workflows', 'index.ts');
   if (!fs.existsSync(workflowsPath)) return undefined;
   const started = Date.now();
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    logger: new DefaultLogger('WARN', (entry) => log.warn(entry.meta ?? {}, entry.message)),
+  });
   const bundlePath = path.join(home, 'workflow-bundle.js');
   await fsp.writeFile(bundlePath, code);
   log.info({ ms: Date.now() - started }, 'workflow bundle built');
@@ -154,7 +177,7 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     testProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=1', ...files],
+      ['--import', 'tsx', '--test', '--test-concurrency=1', `--test-reporter=${REPORTER}`, '--test-reporter-destination=stdout', ...files],
       { stdio: 'inherit', env },
     );
     testProcess.once('error', reject);
@@ -170,7 +193,7 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
 function interrupt(signal: NodeJS.Signals): void {
   if (interrupted) return;
   interrupted = signal;
-  log.warn(`${signal}: stopping tests and stack`);
+  say(`${signal}: stopping tests and stack`);
   if (testProcess) testProcess.kill(signal);
   else void stopAllManagedProcesses();
 }
@@ -186,7 +209,9 @@ main().then(
   (err: unknown) => {
     // After a signal, failures of the interrupted start are expected noise.
     if (interrupted) process.exit(128 + os.constants.signals[interrupted]);
-    log.error(err instanceof Error ? err.message : String(err));
+    const message = err instanceof Error ? err.message : String(err);
+    log.error(message);
+    say(`npm test: ${message}`);
     process.exit(1);
   },
 );

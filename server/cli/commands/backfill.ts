@@ -7,11 +7,12 @@ import {
   backfillProgress,
   BackfillRangeError,
   BackfillRunningError,
-  controlBackfill,
   DEFAULT_MAX_BACKFILL_DATES,
   startBackfill,
 } from '../../client/backfill';
 import { formatLogicalDate } from '../../client/run-id';
+import { requireWorker } from '../../client/workers';
+import { backfillQueue, type BackfillProgress } from '../../../workflows/backfill';
 import { badInput, CliError } from '../errors';
 import { confFlag, dateFlag, positiveIntFlag } from '../flags';
 import { endProgress, renderProgress } from '../progress-bar';
@@ -37,8 +38,8 @@ export function registerBackfill(program: Command, output: () => Output, session
   program
     .command('backfill <dagId>')
     .description("run every logical date of the DAG's schedule in a range, durably and with bounded concurrency")
-    .requiredOption('--from <date>', 'first logical date (inclusive), YYYY-MM-DD or ISO 8601')
-    .requiredOption('--to <date>', 'last logical date (inclusive; a bare date includes that whole day)')
+    .requiredOption('--from <date>', "start of the range: YYYY-MM-DD (that whole day, in the DAG's time zone) or an instant")
+    .requiredOption('--to <date>', "end of the range, inclusive: YYYY-MM-DD (that whole day, in the DAG's time zone) or an instant")
     .option('--concurrency <n>', 'runs at once', '4')
     .option('--reprocess <mode>', 'none: skip dates that already ran; failed: re-run failed ones; all: re-run every date', 'none')
     .option('--reverse', 'newest date first')
@@ -48,11 +49,9 @@ export function registerBackfill(program: Command, output: () => Output, session
     .option('--max-dates <n>', 'refuse ranges with more dates than this', String(DEFAULT_MAX_BACKFILL_DATES))
     .action(async (dagId: string, flags: BackfillFlags) => {
       const { definition, spec } = findOrBadInput(dagId);
-      if (!spec.schedule) throw badInput(`DAG '${dagId}' has no schedule, so it has no logical dates to backfill; use \`sluice trigger --date\``);
-      const from = dateFlag('--from', flags.from);
-      // A bare date in --to means the whole of that day: `--to 2025-01-30` includes 03:00 that day.
-      const to = /^\d{4}-\d{2}-\d{2}$/.test(flags.to) ? new Date(dateFlag('--to', flags.to).getTime() + 86_399_999) : dateFlag('--to', flags.to);
-      if (from > to) throw badInput(`--from ${flags.from} is after --to ${flags.to}`);
+      const schedule = spec.schedule;
+      if (!schedule) throw badInput(`DAG '${dagId}' has no schedule, so it has no logical dates to backfill; use \`sluice trigger --date\``);
+      const range = { from: dateFlag('--from', flags.from), to: dateFlag('--to', flags.to) };
       const concurrency = positiveIntFlag('--concurrency', flags.concurrency);
       const maxDates = positiveIntFlag('--max-dates', flags.maxDates);
       if (!REPROCESS.includes(flags.reprocess as Reprocess)) throw badInput(`--reprocess must be one of ${REPROCESS.join(', ')}`);
@@ -61,7 +60,7 @@ export function registerBackfill(program: Command, output: () => Output, session
       if (!params.ok) throw badInput(`invalid --conf for ${dagId}: ${params.error}`);
       let dates: Date[];
       try {
-        dates = backfillDates(spec.schedule, from, to, { maxDates, reverse: flags.reverse });
+        dates = backfillDates(schedule, range, { maxDates, reverse: flags.reverse });
       } catch (err) {
         if (!(err instanceof BackfillRangeError)) throw err;
         throw badInput(/more than/.test(err.message) ? `${err.message} (raise --max-dates to allow more)` : err.message);
@@ -82,6 +81,9 @@ export function registerBackfill(program: Command, output: () => Output, session
         return;
       }
       const client = await session().temporal();
+      // The backfill workflow runs on the DAG's queue, its runs on the backfill queue: waiting
+      // for it needs both served, so check before starting anything, not after a silent hang.
+      if (flags.wait) for (const queue of [spec.taskQueue, backfillQueue(spec.taskQueue)]) await requireWorker(client.workflow, queue);
       let backfillId: string;
       try {
         backfillId = await startBackfill(client, spec, { logicalDates: dates, concurrency, reprocess, params: params.params });
@@ -97,37 +99,23 @@ export function registerBackfill(program: Command, output: () => Output, session
       for (;;) {
         const p = await backfillProgress(client, backfillId);
         const settled = p.counts.success + p.counts.failed + p.counts.skipped;
-        renderProgress(dagId, settled, p.total, `ok ${p.counts.success} failed ${p.counts.failed} skipped ${p.counts.skipped} running ${p.counts.running} ${p.state}`);
+        renderProgress(dagId, settled, p.total, progressDetail(p));
         if (p.state === 'done' || p.state === 'cancelled') {
           endProgress();
-          out.result({ backfillId, ...p }, () => `${backfillId}: ${p.state}; ${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped`);
+          out.result({ backfillId, ...p }, () => `${backfillId}: backfill ${p.state}; ${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped`);
           if (p.counts.failed > 0) throw new CliError(`${p.counts.failed} date(s) failed; re-run them with --reprocess failed`);
           return;
         }
         await sleep(1000);
       }
     });
+}
 
-  const backfills = program.command('backfills').description('follow or steer a running backfill');
-  backfills
-    .command('status <backfillId>')
-    .description('progress of a backfill, date by date')
-    .action(async (backfillId: string) => {
-      const p = await backfillProgress(await session().temporal(), backfillId);
-      output().result(p, () =>
-        [
-          `${backfillId}: ${p.state}; ${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped, ${p.counts.running} running, ${p.counts.pending} pending`,
-          table(['LOGICAL DATE', 'OUTCOME', 'NOTE'], p.dates.map((d) => [d.logicalDate, d.outcome, d.note])),
-        ].join('\n'),
-      );
-    });
-  for (const action of ['pause', 'resume', 'cancel'] as const) {
-    backfills
-      .command(`${action} <backfillId>`)
-      .description(action === 'cancel' ? 'start no more dates; runs in flight finish' : `${action} starting new dates`)
-      .action(async (backfillId: string) => {
-        await controlBackfill(await session().temporal(), backfillId, action);
-        output().result({ backfillId, action }, () => `${backfillId}: ${action} sent`);
-      });
-  }
+/**
+ * The progress bar's words: dates settled, runs in flight, then the backfill's own state, each
+ * named, so "4 runs in flight · backfill running" cannot read as one count of two things.
+ */
+function progressDetail(p: BackfillProgress): string {
+  const { success, failed, skipped, running } = p.counts;
+  return `dates done (${success} succeeded, ${failed} failed, ${skipped} skipped) · ${running} run${running === 1 ? '' : 's'} in flight · backfill ${p.state}`;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { failRun, markTaskSuccess, retryRun } from '../../client/operator';
-import { listAttempts, listRuns } from '../../client/run-history';
+import { listAttempts, listRuns, type AttemptRow } from '../../client/run-history';
 import { badInput } from '../errors';
 import { table, type Output } from '../output';
 import { orUnreachable, type Session } from '../session';
@@ -58,18 +58,28 @@ export function registerRunCommands(program: Command, output: () => Output, sess
 
   program
     .command('logs <runId> <taskId>')
-    .description("one task's attempts with their log lines")
+    .description("one task's attempts with their log lines, in every execution of the run (reruns too), oldest first")
     .action(async (runId: string, taskId: string) => {
       const attempts = await orUnreachable('the warehouse database', listAttempts(session().warehouse(), runId, taskId));
-      output().result({ runId, taskId, attempts }, () =>
-        attempts
-          .map((a) =>
-            [
-              `attempt ${a.attempt}${a.mapIndex === null ? '' : ` [${a.mapIndex}]`}: ${a.state} ${a.startedAt} → ${a.endedAt ?? '…'} on ${a.worker}${a.error ? `\n  error: ${a.error}` : ''}`,
-              ...(a.logs as Array<{ at: string; level: string; msg: string }>).map((l) => `  ${l.at} ${l.level} ${l.msg}`),
-            ].join('\n'),
-          )
-          .join('\n') || 'no attempts recorded',
-      );
+      output().result({ runId, taskId, attempts }, () => formatAttempts(attempts) || 'no attempts recorded');
     });
+}
+
+/** Attempts under one heading per execution, so a rerun's attempts never pass for the first run's. */
+function formatAttempts(attempts: AttemptRow[]): string {
+  const executions = [...new Set(attempts.map((a) => a.execution.temporalRunId))];
+  return executions
+    .map((temporalRunId, i) => {
+      const own = attempts.filter((a) => a.execution.temporalRunId === temporalRunId);
+      const { trigger, startedAt } = (own[0] as AttemptRow).execution;
+      const heading = `execution ${i + 1} of ${executions.length}: ${temporalRunId} (${trigger ?? 'trigger unknown'}, started ${startedAt ?? 'unknown'})`;
+      const lines = own.map((a) =>
+        [
+          `  attempt ${a.attempt}${a.mapIndex === null ? '' : ` [${a.mapIndex}]`}: ${a.state} ${a.startedAt} → ${a.endedAt ?? '…'} on ${a.worker}${a.error ? `\n    error: ${a.error}` : ''}`,
+          ...(a.logs as Array<{ at: string; level: string; msg: string }>).map((l) => `    ${l.at} ${l.level} ${l.msg}`),
+        ].join('\n'),
+      );
+      return [heading, ...lines].join('\n');
+    })
+    .join('\n');
 }
