@@ -1,19 +1,33 @@
 import type { Resources } from '../activities/resources';
 import type { Config } from '../infra/config';
+import { ConnectionPool } from '../infra/connection-pool';
+import { loadConnections } from '../infra/connections';
 import { createKnex } from '../infra/db/knex';
 import { createS3Client } from '../infra/s3';
+import { createVariables } from '../infra/variables';
 
-/** Opens the pools and clients tasks use; one set per worker process, closed with `closeResources`. */
-export function openResources(config: Config): Resources {
+/**
+ * Opens the pools and clients tasks use; one set per worker process, closed with
+ * `closeResources`. Named connections and variables are read from `env` and the secrets file
+ * here, so a bad one stops the worker at start, naming the variable.
+ */
+export function openResources(config: Config, env: NodeJS.ProcessEnv = process.env): Resources {
+  const { connections, variables, file } = loadConnections(config, env);
+  const warehouse = createKnex(config.postgres.databaseUrl, { maxConnections: 10 });
+  const source = createKnex(config.postgres.sourceDatabaseUrl, { maxConnections: 5 });
+  const s3 = createS3Client(config);
   return {
-    warehouse: createKnex(config.postgres.databaseUrl, { maxConnections: 10 }),
-    source: createKnex(config.postgres.sourceDatabaseUrl, { maxConnections: 5 }),
-    s3: createS3Client(config),
+    warehouse,
+    source,
+    s3,
     bucket: config.s3.bucket,
+    connections: new ConnectionPool(connections, { warehouse, source, lake: s3 }, config.s3),
+    variables: createVariables(variables, file.path),
   };
 }
 
 export async function closeResources(resources: Resources): Promise<void> {
+  await resources.connections.close();
   await resources.warehouse.destroy();
   await resources.source.destroy();
   resources.s3.destroy();

@@ -39,7 +39,15 @@ export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActiv
     const heartbeat = keepHeartbeating(activity);
     try {
       const hydrated = await deps.outputs.hydrate(input);
-      const ctx = { ...wire, log, resources: deps.resources, heartbeat: (details?: unknown) => activity.heartbeat(details) };
+      const { resources } = deps;
+      const ctx = {
+        ...wire,
+        log,
+        resources,
+        conn: resources.connections,
+        vars: resources.variables,
+        heartbeat: (details?: unknown) => activity.heartbeat(details),
+      };
       const result = await runTask(task, hydrated, ctx, outcome);
       const stored = await deps.outputs.store(wire, result);
       await started;
