@@ -1,4 +1,4 @@
-import { loadDagFolder } from '../dags/sdk';
+import { loadDagFolder, type LoadOptions } from '../dags/sdk';
 import { loadConfig } from '../infra/config';
 import { parseCron } from './schedules/fire-times';
 
@@ -7,10 +7,10 @@ export type LoadedDag = LoadedDags['dags'][number];
 
 /**
  * Loads and validates every DAG in the DAG folder (`dags/`, or SLUICE_DAGS_DIR), with the task
- * definitions they use (what the worker registers).
+ * definitions they use (what the worker registers). `options.fresh` re-imports edited code.
  */
-export function loadDags(dir: string = loadConfig().dagsDir): LoadedDags {
-  const loaded = loadDagFolder(dir);
+export function loadDags(dir: string = loadConfig().dagsDir, options: LoadOptions = {}): LoadedDags {
+  const loaded = loadDagFolder(dir, options);
   // The SDK checks cron syntax the classic way; Temporal Schedules accept less (no L, W, #, ?).
   const usable = loaded.dags.filter(({ file, spec }) => {
     if (!spec.schedule) return true;

@@ -1,20 +1,35 @@
 /**
  * Everything `sluice up` runs, in order: the stack (embedded servers only where no external one
- * is configured), migrations, one worker per task queue, and the console. Returns the URLs and
- * one `stop()` that takes it all down in reverse order.
+ * is configured), migrations, the worker process (`sluice worker`, supervised), schedules, the
+ * console and, when watching, hot reload of edited DAGs and task code. Returns the URLs and one
+ * `stop()` that takes it all down: the worker first, then the rest in reverse order.
  */
 import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
+import path from 'node:path';
 import type { Config } from '../infra/config';
 import { createKnex } from '../infra/db/knex';
 import { runMigrations } from '../infra/db/migrate';
 import { startStack } from '../infra/dev-stack/stack';
 import type { Logger } from '../infra/logger';
-import { startWorkers } from '../workers/start-workers';
+import { writeWorkflowBundle } from '../workers/bundle';
 import { createConsoleApp } from './console/app';
 import { consoleToken } from './console/token';
-import { loadDags } from './dag-registry';
+import { loadDags, type LoadedDags } from './dag-registry';
+import { createReloader, type Reloader } from './dev/hot-reload';
+import { watchCode, type CodeWatcher } from './dev/watch-code';
+import { superviseWorker, type WorkerSupervisor } from './dev/worker-supervisor';
 import { syncSchedules } from './schedules/sync';
+
+/** Task code outside the DAG folder: watched and re-imported with it. */
+const ACTIVITIES_DIR = path.resolve(__dirname, '../activities');
+/** The authoring SDK inside the repository's `dags/`: Sluice's code, which a reload keeps. */
+const SDK_DIR = path.resolve(__dirname, '../dags/sdk');
+
+export interface StartOptions {
+  /** Reload DAGs and restart the worker when code under the DAG folder or `activities/` changes. */
+  watch: boolean;
+}
 
 export interface RunningSluice {
   consoleUrl: string;
@@ -22,22 +37,34 @@ export interface RunningSluice {
   consoleLoginUrl: string;
   temporalUiUrl: string | undefined;
   client: Client;
-  dags: ReturnType<typeof loadDags>;
+  /** The DAGs in service; a reload replaces them. */
+  dags(): LoadedDags;
+  /** Resolves once a worker process is ready to take tasks. */
+  workerReady(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startSluice(config: Config, log: Logger): Promise<RunningSluice> {
-  const dags = loadDags();
+export async function startSluice(config: Config, log: Logger, options: StartOptions): Promise<RunningSluice> {
+  let dags = loadDags(config.dagsDir);
   for (const error of dags.errors) log.error(error);
+  // About a second of CPU, spent while the servers start.
+  const bundling = writeWorkflowBundle(config.home, log);
+  bundling.catch(() => undefined); // awaited below, unless the stack fails first
   const stack = await startStack(config, { log });
   const stops: Array<() => Promise<unknown>> = [() => stack.stop()];
+  let worker: WorkerSupervisor | undefined;
+  let watcher: CodeWatcher | undefined;
+  let reloader: Reloader | undefined;
   const stop = async () => {
+    watcher?.close();
+    await reloader?.close();
+    // The worker goes first: its running tasks finish against servers that are still up.
+    await worker?.stop().catch((err) => log.error({ err }, 'error while stopping the worker'));
     for (const s of stops.reverse()) await s().catch((err) => log.error({ err }, 'error while stopping'));
   };
   try {
     await runMigrations(config.postgres.databaseUrl);
-    const workers = await startWorkers(config, dags, log);
-    stops.push(() => workers.stop());
+    worker = superviseWorker({ workflowBundlePath: await bundling, log });
     const connection = await Connection.connect({ address: config.temporal.address });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -49,8 +76,29 @@ export async function startSluice(config: Config, log: Logger): Promise<RunningS
     const app = createConsoleApp({ temporal: client, db, token, logger: log, temporalUiUrl: stack.temporalUiUrl, dags: () => dags.dags.map((d) => d.spec) });
     const server = await listen(app, config.console.port);
     stops.push(() => new Promise((resolve) => server.close(resolve)));
+    if (options.watch) {
+      const live = (reloader = createReloader({
+        dagsDir: config.dagsDir,
+        codeDirs: [ACTIVITIES_DIR],
+        current: () => dags,
+        replace: (next) => (dags = next),
+        client,
+        worker,
+        log,
+      }));
+      watcher = watchCode([config.dagsDir, ACTIVITIES_DIR], (files) => live.reload(files), { ignore: [SDK_DIR], log });
+    }
     const consoleUrl = `http://127.0.0.1:${config.console.port}`;
-    return { consoleUrl, consoleLoginUrl: `${consoleUrl}/?token=${token}`, temporalUiUrl: stack.temporalUiUrl, client, dags, stop };
+    const supervised = worker;
+    return {
+      consoleUrl,
+      consoleLoginUrl: `${consoleUrl}/?token=${token}`,
+      temporalUiUrl: stack.temporalUiUrl,
+      client,
+      dags: () => dags,
+      workerReady: () => supervised.ready(),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -3,6 +3,7 @@
  * per task definition in the catalog. Everything it needs arrives as arguments so the CLI,
  * the tests and production entry points build it the same way.
  */
+import type { Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import os from 'node:os';
 import type { Logger } from 'pino';
@@ -25,6 +26,8 @@ export interface WorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Most task activities running at once on this worker (the SDK default is 100). */
   maxConcurrentActivities?: number;
+  /** How long running tasks may go on after `shutdown()` before they are asked to cancel (default 0). */
+  shutdownGraceTime?: Duration;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
@@ -45,6 +48,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue,
     activities,
     ...(options.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities } : {}),
+    ...(options.shutdownGraceTime ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

@@ -1,16 +1,33 @@
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { AnyTaskDef } from '../dags/sdk/task-def';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
-import { taskQueuesOf, type LoadedDags } from '../server/dag-registry';
+import { taskQueuesOf, type LoadedDag } from '../server/dag-registry';
 import { backfillQueue } from '../workflows/backfill';
+import { bundleWorkflows } from './bundle';
 import { createWorker } from './create-worker';
 import { closeResources, openResources } from './resources';
 import { installRuntimeLogger } from './runtime-logger';
+
+export interface WorkerPlan {
+  /** The task definitions to register, on every queue. */
+  tasks: readonly AnyTaskDef[];
+  /** One worker per queue; `-backfill` queues get fewer activity slots. */
+  taskQueues: readonly string[];
+  /** Most activities running at once on each worker (the SDK default is 100). */
+  maxConcurrentActivities?: number;
+  /** A workflow bundle built beforehand (`writeWorkflowBundle`); without it, bundled here. */
+  workflowBundlePath?: string;
+}
 
 export interface RunningWorkers {
   workers: Worker[];
   /** Resolves when every worker has stopped. */
   done: Promise<void>;
+  /**
+   * Stops polling before it returns its promise, which resolves once the tasks already running
+   * have finished and the connections are closed.
+   */
   stop(): Promise<void>;
 }
 
@@ -18,49 +35,57 @@ export interface RunningWorkers {
 const BACKFILL_ACTIVITY_SLOTS = 8;
 
 /**
- * Starts two workers per task queue (the DAGs' queues, `sluice` by default), each registering the
- * whole task catalog: one for live runs and one, with fewer slots, for the `-backfill` queue, so
- * a large backfill can never take the slots scheduled runs need. They share the resources
- * (connection pools, S3 client).
+ * How long a stopping worker lets running tasks finish before it asks them to cancel: the
+ * default task execution timeout, so a deploy or a reload never fails a task that would end.
  */
-export async function startWorkers(config: Config, dags: LoadedDags, logger: Logger): Promise<RunningWorkers> {
-  const taskQueues = taskQueuesOf(dags.dags);
+const SHUTDOWN_GRACE = '1 hour';
+
+/**
+ * The queues a worker serves unless told otherwise: each DAG's queue (and any task's own), the
+ * default `sluice`, and for each its `-backfill` queue, so a large backfill can never take the
+ * slots scheduled runs need.
+ */
+export function defaultTaskQueues(dags: readonly LoadedDag[]): string[] {
+  return taskQueuesOf(dags).flatMap((queue) => [queue, backfillQueue(queue)]);
+}
+
+/**
+ * Starts one worker per task queue, each registering every task of the plan. They share one
+ * connection, one workflow bundle and the task resources (connection pools, S3 client).
+ */
+export async function startWorkers(config: Config, plan: WorkerPlan, logger: Logger): Promise<RunningWorkers> {
   installRuntimeLogger(logger);
+  const workflowBundle = plan.workflowBundlePath ? { codePath: plan.workflowBundlePath } : { code: await bundleWorkflows(logger) };
   const resources = openResources(config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  // One bundle for all workers: bundling takes seconds and every worker runs the same code.
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundler(logger) });
-  const common = { connection, namespace: config.temporal.namespace, resources, tasks: dags.tasks, logger, workflowBundle };
+  const common = { connection, namespace: config.temporal.namespace, resources, tasks: plan.tasks, logger, workflowBundle, shutdownGraceTime: SHUTDOWN_GRACE };
+  const cap = plan.maxConcurrentActivities;
   const workers = await Promise.all(
-    [...new Set(taskQueues)].flatMap((taskQueue) => [
-      createWorker({ ...common, taskQueue }),
-      createWorker({ ...common, taskQueue: backfillQueue(taskQueue), maxConcurrentActivities: BACKFILL_ACTIVITY_SLOTS }),
-    ]),
-  );
+    [...new Set(plan.taskQueues)].map((taskQueue) =>
+      createWorker({
+        ...common,
+        taskQueue,
+        // Named by `backfillQueue()`: the `backfill` workflow runs its dates there.
+        maxConcurrentActivities: taskQueue.endsWith(backfillQueue('')) ? Math.min(cap ?? BACKFILL_ACTIVITY_SLOTS, BACKFILL_ACTIVITY_SLOTS) : cap,
+      }),
+    ),
+  ).catch(async (err: unknown) => {
+    await connection.close();
+    await closeResources(resources);
+    throw err;
+  });
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   let stopping: Promise<void> | undefined;
   return {
     workers,
     done,
-    stop: () =>
-      (stopping ??= (async () => {
-        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    stop: () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      return (stopping ??= (async () => {
         await done;
         await connection.close();
         await closeResources(resources);
-      })()),
-  };
-}
-
-/** webpack's per-module report is noise in a terminal; its warnings and errors still show. */
-function quietBundler(logger: Logger) {
-  const ignore = () => undefined;
-  return {
-    log: ignore,
-    trace: ignore,
-    debug: ignore,
-    info: ignore,
-    warn: (message: string, meta?: object) => logger.warn(meta ?? {}, message),
-    error: (message: string, meta?: object) => logger.error(meta ?? {}, message),
+      })());
+    },
   };
 }

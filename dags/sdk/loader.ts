@@ -29,8 +29,13 @@ export interface LoadResult {
 }
 
 export interface LoadOptions {
-  /** Re-import the DAG files even when already loaded (for reloading after edits). */
-  fresh?: boolean;
+  /**
+   * Re-import after edits instead of using Node's module cache: every module under `dir` (the DAG
+   * files, and the task code and helpers in its sub-folders) and, given `alsoUnder`, under those
+   * folders too (task code kept elsewhere, like `activities/`). The SDK itself is kept: it is
+   * Sluice's code, not the DAG author's, and this loader is part of it.
+   */
+  fresh?: boolean | { alsoUnder: readonly string[] };
 }
 
 /**
@@ -49,6 +54,7 @@ export function loadDagFolder(dir: string, options: LoadOptions = {}): LoadResul
     .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
     .map((e) => e.name)
     .sort();
+  if (options.fresh) forgetModules([root, ...(options.fresh === true ? [] : options.fresh.alsoUnder)]);
   const byDagId = new Map<string, string>();
   // Activity names are global to a worker: one name, one definition, across every DAG.
   const byActivity = new Map<string, { def: AnyTaskDef; file: string }>();
@@ -58,7 +64,6 @@ export function loadDagFolder(dir: string, options: LoadOptions = {}): LoadResul
     const file = displayPath(absolute);
     let exported: unknown;
     try {
-      if (options.fresh) delete require.cache[require.resolve(absolute)];
       exported = (require(absolute) as { default?: unknown }).default;
     } catch (error) {
       errors.push(`${file}: failed to import: ${(error as Error)?.message ?? String(error)}`);
@@ -87,6 +92,15 @@ export function loadDagFolder(dir: string, options: LoadOptions = {}): LoadResul
     dags.push({ file, definition: exported, spec, tasks });
   }
   return { dags, errors, tasks: [...byActivity.values()].map((a) => a.def) };
+}
+
+/** Drops the cached modules under `folders`, except the SDK's and packages under node_modules. */
+function forgetModules(folders: readonly string[]): void {
+  const under = folders.map((folder) => path.resolve(folder) + path.sep);
+  const keep = [__dirname + path.sep, `${path.sep}node_modules${path.sep}`];
+  for (const file of Object.keys(require.cache)) {
+    if (under.some((u) => file.startsWith(u)) && !keep.some((k) => file.includes(k))) delete require.cache[file];
+  }
 }
 
 function displayPath(absolute: string): string {

@@ -1,45 +1,30 @@
 /**
  * End to end: `sluice up --demo` (what `npm start` runs) against the test stack's servers, so it
- * starts no embedded ones here but does everything else for real: migrations, workers, console,
- * and the first DAG (`stack_check`: warehouse row → S3 object → read back). Then the console is
- * queried over HTTP, and Ctrl-C must stop it cleanly.
+ * starts no embedded ones here but does everything else for real: migrations, the workflow
+ * bundle, the worker process, the console, and the first DAG (`stack_check`: warehouse row → S3
+ * object → read back). Then the console is queried over HTTP, and Ctrl-C must stop it cleanly.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { createS3Client } from '../../infra/s3';
-import { findFreePorts } from '../../infra/dev-stack/ports';
 import { recordHistory } from '../support/histories';
 import { testConfig } from '../support/env';
+import { startSluiceUp } from '../support/sluice-up';
 
-const SLUICE = path.resolve(__dirname, '../../server/cli/sluice.js');
 const TOKEN = 'e2e-console-token';
 
 test('sluice up --demo runs stack_check, serves the console, and stops on Ctrl-C', { timeout: 180_000 }, async () => {
-  const [port] = await findFreePorts(1);
-  const home = await mkdtemp(path.join(os.tmpdir(), 'sluice-up-'));
-  const child = spawn(process.execPath, [SLUICE, 'up', '--demo'], {
-    env: { ...process.env, SLUICE_CONSOLE_PORT: String(port), SLUICE_HOME: home, SLUICE_CONSOLE_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const up = await startSluiceUp(['--demo'], { SLUICE_CONSOLE_TOKEN: TOKEN, LOG_LEVEL: 'warn' });
   try {
-    const demo = await waitFor(() => /demo run (stack_check-\S+): (\w+)/.exec(stderr), 150_000, () => `${stdout}\n${stderr}`);
+    const demo = await up.waitFor(/demo run (stack_check-\S+): (\w+)/, 150_000);
     const [, runId, state] = demo;
-    assert.equal(state, 'success', stderr);
-    assert.match(stdout, /Sluice is up in [\d.]+ s/);
+    assert.equal(state, 'success', up.stderr());
+    assert.match(up.stdout(), /Sluice is up in [\d.]+ s/);
     const day = runId?.slice('stack_check-'.length, 'stack_check-'.length + 10);
 
-    const base = `http://127.0.0.1:${port}`;
+    const base = up.consoleUrl;
     assert.equal((await fetch(`${base}/api/runs`)).status, 401);
     const auth = { authorization: `Bearer ${TOKEN}` };
     const runs = (await (await fetch(`${base}/api/runs?dagId=stack_check`, { headers: auth })).json()) as { runs: Array<{ runId: string; state: string }> };
@@ -66,21 +51,7 @@ test('sluice up --demo runs stack_check, serves the console, and stops on Ctrl-C
     await recordHistory(new Client({ connection }).workflow.getHandle(runId ?? ''), 'stack_check');
     await connection.close();
   } finally {
-    child.kill('SIGINT');
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 30_000)))]);
-    clearTimeout(timer);
-    if (code === 'timeout') child.kill('SIGKILL');
-    assert.equal(code, 0, `sluice up should exit 0 on Ctrl-C; stderr:\n${stderr}`);
+    const code = await up.interrupt();
+    assert.equal(code, 0, `sluice up should exit 0 on Ctrl-C; stderr:\n${up.stderr()}`);
   }
 });
-
-async function waitFor<T>(probe: () => T | null | undefined, timeoutMs: number, context: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out; output so far:\n${context()}`);
-}

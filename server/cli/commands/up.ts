@@ -13,12 +13,13 @@ const DEMO_DAG = 'stack_check';
 export function registerUp(program: Command, output: () => Output): void {
   program
     .command('up')
-    .description('start the stack, a worker and the console; Ctrl-C stops everything')
+    .description('start the stack, a worker process and the console; reload edited DAGs and task code; Ctrl-C stops everything')
     .option('--demo', 'also run a first DAG so a completed run shows in the console and Temporal UI')
-    .action(async (flags: { demo?: boolean }) => {
+    .option('--no-watch', 'do not reload DAGs and restart the worker when code under the DAG folder or activities/ changes')
+    .action(async (flags: { demo?: boolean; watch: boolean }) => {
       const started = Date.now();
       const log = createLogger('sluice');
-      const sluice = await startSluice(loadConfig(), log);
+      const sluice = await startSluice(loadConfig(), log, { watch: flags.watch });
       const stopped = new Promise<void>((resolve) => {
         const stop = () => {
           output().info('stopping…');
@@ -36,12 +37,13 @@ export function registerUp(program: Command, output: () => Output): void {
             `Sluice is up in ${upSeconds} s`,
             `  console:     ${sluice.consoleLoginUrl}`,
             `  Temporal UI: ${sluice.temporalUiUrl ?? '(external Temporal: use its own UI)'}`,
-            `  DAGs:        ${sluice.dags.dags.map((d) => d.spec.dagId).join(', ')}`,
+            `  DAGs:        ${sluice.dags().dags.map((d) => d.spec.dagId).join(', ')}`,
             'Press Ctrl-C to stop.',
           ].join('\n'),
       );
       if (flags.demo) {
-        const { spec } = findDag(sluice.dags, DEMO_DAG);
+        const { spec } = findDag(sluice.dags(), DEMO_DAG);
+        await sluice.workerReady();
         const demoStart = Date.now();
         const run = await startDagRun(sluice.client, spec, { logicalDate: new Date(Math.floor(Date.now() / 1000) * 1000), params: {}, trigger: 'manual' });
         const status = await waitForOutcome(run.handle);

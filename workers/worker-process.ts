@@ -1,0 +1,85 @@
+/**
+ * The body of `sluice worker`, the production worker process: loads the DAG folder, registers the
+ * tasks its DAGs use and serves task queues until SIGTERM or SIGINT, then stops polling, lets
+ * running tasks finish and returns.
+ *
+ * Started by `sluice up` (server/dev/worker-supervisor.ts), it also talks to its parent over the
+ * IPC channel: it reports when it is ready and when it has stopped polling, and it stops as on
+ * SIGTERM when the channel closes, so a SIGKILLed `sluice up` leaves no worker behind.
+ */
+import { Connection } from '@temporalio/client';
+import type { Config } from '../infra/config';
+import { ensureSearchAttributes } from '../infra/dev-stack/temporal-server';
+import type { Logger } from '../infra/logger';
+import { loadDags } from '../server/dag-registry';
+import { defaultTaskQueues, startWorkers } from './start-workers';
+
+export interface WorkerProcessOptions {
+  /** The queues to serve; default `defaultTaskQueues` of the DAG folder. */
+  taskQueues?: string[];
+  /** Most activities running at once on each queue's worker. */
+  concurrency?: number;
+  /** A pre-built workflow bundle (SLUICE_WORKFLOW_BUNDLE); without it the process bundles. */
+  workflowBundlePath?: string;
+}
+
+/** What a worker process tells the `sluice up` that started it. */
+export type WorkerMessage = { type: 'ready'; taskQueues: string[]; tasks: string[] } | { type: 'draining' };
+
+/** Thrown when Temporal cannot be reached at start (the CLI exits 3 for it). */
+export class TemporalUnreachableError extends Error {}
+
+export async function runWorkerProcess(config: Config, options: WorkerProcessOptions, log: Logger): Promise<void> {
+  const loaded = loadDags(config.dagsDir);
+  for (const error of loaded.errors) log.error(error);
+  const taskQueues = options.taskQueues ?? defaultTaskQueues(loaded.dags);
+  await registerSearchAttributes(config);
+  const running = await startWorkers(
+    config,
+    { tasks: loaded.tasks, taskQueues, maxConcurrentActivities: options.concurrency, workflowBundlePath: options.workflowBundlePath },
+    log,
+  );
+  const tasks = loaded.tasks.map((t) => t.name);
+  log.info(
+    { taskQueues, tasks, concurrency: options.concurrency },
+    `serving ${taskQueues.join(', ')} with ${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${tasks.join(', ') || 'none'}`,
+  );
+
+  // Handlers go in only now: a signal during start-up has nothing to drain and ends the process.
+  const stop = (reason: string) => {
+    log.info(`${reason}: stopped polling; waiting for running tasks to finish`);
+    void running.stop();
+    send({ type: 'draining' });
+  };
+  // `once`: a second Ctrl-C gets Node's default and ends the process without waiting.
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  if (process.send) {
+    if (process.connected) process.once('disconnect', () => stop('sluice up is gone'));
+    else stop('sluice up is gone');
+  }
+  send({ type: 'ready', taskQueues, tasks });
+  await running.done;
+  await running.stop();
+  log.info('worker stopped');
+}
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+/** The run workflow sets Sluice's search attributes; a namespace without them fails every run. */
+async function registerSearchAttributes(config: Config): Promise<void> {
+  const { address, namespace } = config.temporal;
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '10s' });
+  } catch (err) {
+    throw new TemporalUnreachableError(`cannot reach Temporal at ${address} (${(err as Error).message}); is TEMPORAL_ADDRESS right?`);
+  }
+  try {
+    await ensureSearchAttributes(connection, namespace);
+  } finally {
+    await connection.close();
+  }
+}
