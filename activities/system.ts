@@ -5,8 +5,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { OffloadedRef } from '../workflows/interpreter/templates';
+import { parseParams } from '../dags/sdk/params';
+import type { RunTrigger } from '../workflows/messages';
 import type { DagRunState, DagSpec } from '../workflows/spec';
-import { previousFireTime } from '../server/schedules/fire-times';
+import { nextFireTime, previousFireTime } from '../server/schedules/fire-times';
 import type { OutputStore } from './runtime/outputs';
 
 export interface RunRecord {
@@ -18,11 +20,22 @@ export interface RunRecord {
   dataIntervalStart: string;
   dataIntervalEnd: string;
   state: DagRunState;
-  trigger: 'manual' | 'scheduled' | 'backfill';
+  trigger: RunTrigger;
   params: Record<string, unknown>;
   failedTasks: string[];
   startedAt: string;
   endedAt: string | null;
+}
+
+/** An attempt whose worker was lost, as the workflow knows it. */
+export interface LostAttempt {
+  temporalRunId: string;
+  runId: string;
+  dagId: string;
+  taskId: string;
+  mapIndex?: number;
+  attempt: number;
+  error: string;
 }
 
 export interface ResolveRunInput {
@@ -31,11 +44,20 @@ export interface ResolveRunInput {
   trigger: RunRecord['trigger'];
   schedule: DagSpec['schedule'];
   logicalDate: string;
+  /** The params the run was started with (absent for scheduled runs) and the spec's schema. */
+  params?: unknown;
+  paramsSchema?: unknown;
+  /** A cleared closed run starting again on purpose: not a duplicate of itself. */
+  resumed?: boolean;
 }
 
 export interface ResolvedRun {
   start: string;
   end: string;
+  /** The next fire time after the logical date (null without a schedule), for `nextDs`. */
+  next?: string | null;
+  /** The params with defaults applied, or why they are invalid. */
+  params?: { ok: true; params: Record<string, unknown> } | { ok: false; error: string };
   /** Temporal run id of an earlier successful run of the same logical date (scheduled runs only). */
   alreadySucceeded: string | null;
 }
@@ -62,6 +84,34 @@ export function createSystemActivities(deps: { db: Knex; outputs: OutputStore })
       await deps.db.withSchema('sluice').table('dag_runs').insert(row).onConflict('temporal_run_id').merge();
     },
 
+    /**
+     * Closes the row of an attempt the workflow gave up on because its worker went silent (no
+     * heartbeat) or it timed out: the worker that would have closed it is gone. Writes the row
+     * if the attempt never got to record its start. A row already closed is left alone.
+     */
+    async closeLostAttempt(attempt: LostAttempt): Promise<void> {
+      const now = new Date();
+      await deps.db
+        .withSchema('sluice')
+        .table('task_attempts')
+        .insert({
+          temporal_run_id: attempt.temporalRunId,
+          run_id: attempt.runId,
+          dag_id: attempt.dagId,
+          task_id: attempt.taskId,
+          map_index: attempt.mapIndex ?? -1,
+          attempt: attempt.attempt,
+          state: 'failed',
+          started_at: now,
+          ended_at: now,
+          error: attempt.error,
+          worker: 'unknown (lost)',
+        })
+        .onConflict(['temporal_run_id', 'task_id', 'map_index', 'attempt'])
+        .merge({ state: 'failed', ended_at: now, error: attempt.error })
+        .where('task_attempts.state', 'running');
+    },
+
     async measureList(ref: OffloadedRef): Promise<number> {
       const value = await deps.outputs.load(ref);
       if (!Array.isArray(value)) {
@@ -80,9 +130,12 @@ export function createSystemActivities(deps: { db: Knex; outputs: OutputStore })
      */
     async resolveRun(args: ResolveRunInput): Promise<ResolvedRun> {
       const end = new Date(args.logicalDate).toISOString();
-      const previous = args.schedule ? previousFireTime(args.schedule.cron, args.schedule.timezone, new Date(end)) : undefined;
-      const interval = { start: previous?.toISOString() ?? end, end };
-      if (args.trigger !== 'scheduled') return { ...interval, alreadySucceeded: null };
+      const { schedule } = args;
+      const previous = schedule ? previousFireTime(schedule.cron, schedule.timezone, new Date(end)) : undefined;
+      const next = schedule ? nextFireTime(schedule.cron, schedule.timezone, new Date(end)) : undefined;
+      // Every kind of start comes through here, so this is where params get their defaults.
+      const interval = { start: previous?.toISOString() ?? end, end, next: next?.toISOString() ?? null, params: parseParams(args.paramsSchema, args.params) };
+      if (args.trigger !== 'scheduled' || args.resumed) return { ...interval, alreadySucceeded: null };
       const done = await deps.db
         .withSchema('sluice')
         .table('dag_runs')

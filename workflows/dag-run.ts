@@ -6,6 +6,10 @@
  */
 import * as wf from '@temporalio/workflow';
 import {
+  clearRequest,
+  clearTaskSignal,
+  clearTaskUpdate,
+  failReason as reasonOf,
   failRunSignal,
   failRunUpdate,
   markTaskSuccessSignal,
@@ -13,6 +17,7 @@ import {
   retryTaskSignal,
   retryTaskUpdate,
   stateQuery,
+  targetTask,
   type DagRunInput,
   type DagRunResult,
   type DagRunStatus,
@@ -20,6 +25,7 @@ import {
 } from './messages';
 import { DagIdKey, DagRunStateKey, FailedTasksKey, LogicalDateKey, ScheduledStartTimeKey } from './search-attributes';
 import type { DagRunState } from './spec';
+import { runMacros } from './interpreter/macros';
 import { RunState } from './interpreter/run-state';
 import { local, system } from './interpreter/system-activities';
 import { TaskExecutor } from './interpreter/task-executor';
@@ -35,6 +41,9 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
     trigger,
     schedule: spec.schedule,
     logicalDate,
+    params: input.params,
+    paramsSchema: spec.paramsSchema,
+    resumed: input.resume !== undefined,
   });
   if (interval.alreadySucceeded) {
     // A scheduled fire for a date that already ran (manually or in a backfill): not a new run.
@@ -45,11 +54,14 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
     ]);
     return { state: 'duplicate', duplicateOf: interval.alreadySucceeded, tasks: {} };
   }
-  const params = input.params ?? {};
+  // Runs recorded before params were parsed at start resolved none: they used their input as is.
+  const parsed = interval.params ?? { ok: true, params: input.params ?? {} };
+  const params = parsed.ok ? parsed.params : {};
   const run = new RunState(spec);
+  if (input.resume) run.restore(input.resume.tasks, input.resume.cleared);
   const startedAt = new Date().toISOString();
   let runState: DagRunState = 'running';
-  let failReason: string | undefined;
+  let failReason: string | undefined = parsed.ok ? undefined : `invalid params: ${parsed.error}`;
   let operatorDeadline: string | undefined;
   let dirty = false;
 
@@ -60,6 +72,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
     dataIntervalStart: interval.start,
     dataIntervalEnd: interval.end,
     params,
+    ...runMacros(logicalDate, spec.schedule ? interval.start : null, interval.next),
   }, () => (dirty = true));
 
   const status = (): DagRunStatus => ({
@@ -99,31 +112,53 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
   };
 
   // Operator actions: Updates validate and answer; Signals (Temporal UI) do the same silently.
-  const retry = (taskId?: string | null): OperatorOutcome => {
-    const targets = taskId ? [taskId] : run.failedTasks();
-    const tasks = run.resetFailed(targets);
+  // Each takes a bare task id (or reason) or the object form the console's API uses.
+  const changed = (tasks: string[]): OperatorOutcome => {
     dirty = true;
     return { tasks };
   };
-  const markSuccess = (taskId: string): OperatorOutcome => {
-    const tasks = run.markSuccess(taskId, new Date().toISOString());
-    dirty = true;
-    return { tasks };
-  };
-  const fail = (reason?: string | null): OperatorOutcome => {
-    failReason = reason ?? 'failed by an operator';
-    executor.cancelAll();
-    return { tasks: [] };
+  const operator = {
+    retry: {
+      validate: (target?: Parameters<typeof targetTask>[0]) => validateRetry(run, targetTask(target)),
+      act: (target?: Parameters<typeof targetTask>[0]) => {
+        const taskId = targetTask(target);
+        return changed(run.resetFailed(taskId ? [taskId] : run.failedTasks()));
+      },
+    },
+    markSuccess: {
+      validate: (target: Parameters<typeof targetTask>[0]) => validateMarkSuccess(run, targetTask(target)),
+      act: (target: Parameters<typeof targetTask>[0]) => changed(run.markSuccess(targetTask(target) as string, new Date().toISOString())),
+    },
+    fail: {
+      validate: (reason?: Parameters<typeof reasonOf>[0]) => {
+        reasonOf(reason);
+        validateOpen(failReason);
+      },
+      act: (reason?: Parameters<typeof reasonOf>[0]): OperatorOutcome => {
+        failReason = reasonOf(reason) ?? 'failed by an operator';
+        executor.cancelAll();
+        return { tasks: [] };
+      },
+    },
+    clear: {
+      validate: (target: Parameters<typeof clearRequest>[0], downstream?: boolean) => validateClear(run, clearRequest(target, downstream)),
+      act: (target: Parameters<typeof clearRequest>[0], downstream?: boolean) => {
+        const request = clearRequest(target, downstream);
+        return changed(run.clear([request.taskId], request.downstream));
+      },
+    },
   };
   wf.setHandler(stateQuery, status);
-  wf.setHandler(retryTaskUpdate, retry, { validator: (taskId?: string | null) => validateRetry(run, taskId) });
-  wf.setHandler(markTaskSuccessUpdate, markSuccess, { validator: (taskId) => validateMarkSuccess(run, taskId) });
-  wf.setHandler(failRunUpdate, fail, { validator: (_reason?: string | null) => validateOpen(failReason) });
-  wf.setHandler(retryTaskSignal, (taskId) => ignoreInvalid(() => validateRetry(run, taskId), () => retry(taskId)));
-  wf.setHandler(markTaskSuccessSignal, (taskId) =>
-    ignoreInvalid(() => validateMarkSuccess(run, taskId), () => markSuccess(taskId)),
+  wf.setHandler(retryTaskUpdate, operator.retry.act, { validator: operator.retry.validate });
+  wf.setHandler(markTaskSuccessUpdate, operator.markSuccess.act, { validator: operator.markSuccess.validate });
+  wf.setHandler(failRunUpdate, operator.fail.act, { validator: operator.fail.validate });
+  wf.setHandler(clearTaskUpdate, operator.clear.act, { validator: operator.clear.validate });
+  wf.setHandler(retryTaskSignal, (target) => ignoreInvalid(() => operator.retry.validate(target), () => operator.retry.act(target)));
+  wf.setHandler(markTaskSuccessSignal, (target) => ignoreInvalid(() => operator.markSuccess.validate(target), () => operator.markSuccess.act(target)));
+  wf.setHandler(failRunSignal, (reason) => ignoreInvalid(() => operator.fail.validate(reason), () => operator.fail.act(reason)));
+  wf.setHandler(clearTaskSignal, (target, downstream) =>
+    ignoreInvalid(() => operator.clear.validate(target, downstream), () => operator.clear.act(target, downstream)),
   );
-  wf.setHandler(failRunSignal, (reason) => ignoreInvalid(() => validateOpen(failReason), () => fail(reason)));
 
   wf.upsertSearchAttributes([
     { key: DagIdKey, value: spec.dagId },
@@ -131,7 +166,8 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
   ]);
   await publish('running');
 
-  for (;;) {
+  // Invalid params: nothing may run (failReason says why).
+  while (parsed.ok) {
     executor.launchReady();
     if (failReason !== undefined) break;
     if (executor.idle() && run.isSettled()) {
@@ -176,6 +212,16 @@ function scheduledTime(): string | undefined {
   return fromTyped ? fromTyped.toISOString() : undefined;
 }
 
+function validateClear(run: RunState, request: { taskId: string; downstream: boolean }): void {
+  const state = knownTask(run, request.taskId).state;
+  if (state === 'pending') throw new Error(`task '${request.taskId}' has not run yet; there is nothing to clear`);
+  const targets = request.downstream ? run.withDescendants([request.taskId]) : [request.taskId];
+  const busy = targets.filter((id) => ['queued', 'running', 'up_for_retry'].includes(run.record(id).state));
+  if (busy.length > 0) {
+    throw new Error(`cannot clear while ${busy.map((id) => `'${id}' is ${run.record(id).state}`).join(', ')}; wait for it to finish`);
+  }
+}
+
 function validateRetry(run: RunState, taskId?: string | null): void {
   if (!taskId) {
     if (run.failedTasks().length === 0) throw new Error('no failed task to retry');
@@ -185,7 +231,8 @@ function validateRetry(run: RunState, taskId?: string | null): void {
   if (state !== 'failed') throw new Error(`task '${taskId}' is ${state}; only failed tasks can be retried`);
 }
 
-function validateMarkSuccess(run: RunState, taskId: string): void {
+function validateMarkSuccess(run: RunState, taskId: string | undefined): void {
+  if (taskId === undefined) throw new Error('markTaskSuccess needs a task id');
   const state = knownTask(run, taskId).state;
   if (state === 'success' || state === 'running' || state === 'queued' || state === 'up_for_retry') {
     throw new Error(`task '${taskId}' is ${state}; only a task that failed or did not run can be marked successful`);

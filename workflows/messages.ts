@@ -7,9 +7,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DagRunState, DagSpec, TaskState } from './spec';
 
+/** Why a task was skipped; branch skips survive operator retries, rule skips do not. */
+export type SkipReason = 'branch' | 'trigger_rule' | 'sensor_timeout';
+
 export interface TaskStatus {
   id: string;
   state: TaskState;
+  skipReason?: SkipReason;
   /** Attempts started so far, across retries and operator re-runs. */
   attempts: number;
   startedAt?: string;
@@ -35,12 +39,21 @@ export interface DagRunStatus {
   tasks: TaskStatus[];
 }
 
+/** How a run was started; `test` is `sluice dags test` and the `runDag` test helper. */
+export type RunTrigger = 'manual' | 'scheduled' | 'backfill' | 'test';
+
 export interface DagRunInput {
   spec: DagSpec;
   /** RFC 3339; absent for scheduled runs, which read TemporalScheduledStartTime. */
   logicalDate?: string;
+  /** Raw params; the run parses them against `spec.paramsSchema`, applying defaults. */
   params?: Record<string, unknown>;
-  trigger?: 'manual' | 'scheduled' | 'backfill';
+  trigger?: RunTrigger;
+  /**
+   * Set when an operator cleared tasks of a closed run: a new execution under the same run id
+   * that keeps what the earlier one recorded for every task but the cleared ones.
+   */
+  resume?: { tasks: TaskStatus[]; cleared: string[] };
 }
 
 export interface DagRunResult {
@@ -55,11 +68,45 @@ export interface OperatorOutcome {
   tasks: string[];
 }
 
+/**
+ * What an operator message names. The CLI and console send a bare task id (or reason); the
+ * Temporal UI's "Send a Signal" and "Execute Update" forms take one JSON value, so the object
+ * forms the console's API uses are accepted too: `{"taskId": "load"}`, `{"reason": "..."}`,
+ * `{"taskId": "load", "downstream": true}`.
+ */
+export type TaskTarget = string | { taskId: string };
+export type ClearTarget = string | { taskId: string; downstream?: boolean };
+export type FailReason = string | { reason?: string };
+
 export const stateQuery = defineQuery<DagRunStatus>('state');
 /** Operator messages take null (or no argument, from the Temporal UI) for "all" / "no reason". */
-export const retryTaskUpdate = defineUpdate<OperatorOutcome, [taskId: string | null]>('retryTask');
-export const markTaskSuccessUpdate = defineUpdate<OperatorOutcome, [taskId: string]>('markTaskSuccess');
-export const failRunUpdate = defineUpdate<OperatorOutcome, [reason: string | null]>('failRun');
-export const retryTaskSignal = defineSignal<[taskId: string | null]>('retryTask');
-export const markTaskSuccessSignal = defineSignal<[taskId: string]>('markTaskSuccess');
-export const failRunSignal = defineSignal<[reason: string | null]>('failRun');
+export const retryTaskUpdate = defineUpdate<OperatorOutcome, [target: TaskTarget | null]>('retryTask');
+export const markTaskSuccessUpdate = defineUpdate<OperatorOutcome, [target: TaskTarget]>('markTaskSuccess');
+export const failRunUpdate = defineUpdate<OperatorOutcome, [reason: FailReason | null]>('failRun');
+/** Re-runs a finished task (and, with `downstream`, everything after it) in an open run. */
+export const clearTaskUpdate = defineUpdate<OperatorOutcome, [target: ClearTarget, downstream?: boolean]>('clearTask');
+export const retryTaskSignal = defineSignal<[target: TaskTarget | null]>('retryTask');
+export const markTaskSuccessSignal = defineSignal<[target: TaskTarget]>('markTaskSuccess');
+export const failRunSignal = defineSignal<[reason: FailReason | null]>('failRun');
+export const clearTaskSignal = defineSignal<[target: ClearTarget, downstream?: boolean]>('clearTask');
+
+/** The task id an operator message names, whichever form it came in; undefined for "none". */
+export function targetTask(target: TaskTarget | null | undefined): string | undefined {
+  if (target === null || target === undefined || target === '') return undefined;
+  if (typeof target === 'string') return target;
+  if (typeof target === 'object' && typeof target.taskId === 'string') return target.taskId;
+  throw new Error(`expected a task id or {"taskId": "..."}, got ${JSON.stringify(target)}`);
+}
+
+export function failReason(reason: FailReason | null | undefined): string | undefined {
+  if (reason === null || reason === undefined || typeof reason === 'string') return reason || undefined;
+  if (typeof reason === 'object') return typeof reason.reason === 'string' ? reason.reason : undefined;
+  throw new Error(`expected a reason or {"reason": "..."}, got ${JSON.stringify(reason)}`);
+}
+
+export function clearRequest(target: ClearTarget, downstream?: boolean): { taskId: string; downstream: boolean } {
+  const taskId = targetTask(target);
+  if (taskId === undefined) throw new Error('clearTask needs a task id');
+  const fromObject = typeof target === 'object' && target !== null ? target.downstream : undefined;
+  return { taskId, downstream: Boolean(downstream ?? fromObject ?? false) };
+}

@@ -51,18 +51,38 @@ export interface RetrySpec {
  * which the interpreter replaces when the task starts:
  * - `{ $ref: { task, path } }`: the output of upstream `task` (optionally a field path into it);
  * - `{ $ctx: key }`: a run-context value such as the logical date;
- * - `{ $item: path }`: inside a mapped task, the current element of the mapped list.
+ * - `{ $item: path }`: inside a mapped task, the current element of the mapped list;
+ * - `{ $tpl: { strings, values } }`: a string template (the SDK's tpl`...`): the strings with
+ *   each resolved value (a placeholder, or a literal) between them.
  */
 export interface RefPlaceholder {
   $ref: { task: string; path: string[] };
 }
-export type ContextKey = 'dagId' | 'runId' | 'logicalDate' | 'dataIntervalStart' | 'dataIntervalEnd' | 'params';
+/** Run-context values a template can use; the macros (ds, ts, ...) are Airflow's, see RunMacros. */
+export const CONTEXT_KEYS = [
+  'dagId',
+  'runId',
+  'logicalDate',
+  'dataIntervalStart',
+  'dataIntervalEnd',
+  'params',
+  'ds',
+  'dsNodash',
+  'ts',
+  'tsNodash',
+  'prevDs',
+  'nextDs',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
 export interface ContextPlaceholder {
   $ctx: ContextKey;
   path?: string[];
 }
 export interface ItemPlaceholder {
   $item: string[];
+}
+export interface TemplatePlaceholder {
+  $tpl: { strings: string[]; values: unknown[] };
 }
 
 export type TaskKind = 'task' | 'branch' | 'sensor' | 'map';
@@ -94,6 +114,11 @@ export interface TaskSpec {
   sensor?: SensorSpec;
   /** For kind 'map': the upstream list to fan out over; one activity per element. */
   map?: { over: RefPlaceholder['$ref'] };
+  /**
+   * Branch arms this task belongs to: upstream branch task id → the labels that select it. A
+   * task directly after a branch runs only when the branch returns one of its labels.
+   */
+  when?: Record<string, string[]>;
 }
 
 export interface CallbackSpec {
@@ -122,11 +147,30 @@ export interface DagSpec {
   onSuccess?: CallbackSpec;
 }
 
+/**
+ * Airflow's template macros, derived from the logical date and the schedule. Dates are UTC, as in
+ * Airflow; `prevDs` / `nextDs` are the previous and next fire times' dates, null for a DAG
+ * without a schedule.
+ */
+export interface RunMacros {
+  /** The logical date as YYYY-MM-DD. */
+  ds: string;
+  /** YYYYMMDD. */
+  dsNodash: string;
+  /** The logical date as 2026-11-21T06:00:00+00:00 (Airflow's `ts`). */
+  ts: string;
+  /** 20261121T060000. */
+  tsNodash: string;
+  prevDs: string | null;
+  nextDs: string | null;
+}
+
 /** What every task activity receives as its second argument. */
-export interface TaskContext {
+export interface TaskContext extends RunMacros {
   dagId: string;
   runId: string;
   taskId: string;
+  /** The run's logical date (its fire time), RFC 3339 UTC. */
   logicalDate: string;
   dataIntervalStart: string;
   dataIntervalEnd: string;

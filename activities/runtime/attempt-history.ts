@@ -35,9 +35,18 @@ export function createAttemptHistory(db: Knex, worker: string) {
     },
 
     async finish(key: AttemptKey, outcome: { state: 'success' | 'failed'; error?: string; logs: LogLine[] }): Promise<void> {
+      // A row the workflow already closed (it gave up on this attempt as lost) keeps its verdict,
+      // but gets the log lines: they show what the attempt was doing.
+      // (Every SET expression sees the row as it was, so each tests the old state.)
+      const ifRunning = (column: string, value: string | Date | null) => db.raw(`case when state = 'running' then ? else ?? end`, [value, column]);
       await table()
         .where({ ...keyColumns(key), attempt: key.attempt })
-        .update({ state: outcome.state, ended_at: new Date(), error: outcome.error ?? null, logs: JSON.stringify(outcome.logs) });
+        .update({
+          state: ifRunning('state', outcome.state),
+          ended_at: ifRunning('ended_at', new Date()),
+          error: ifRunning('error', outcome.error ?? null),
+          logs: JSON.stringify(outcome.logs),
+        });
     },
   };
 }

@@ -24,10 +24,11 @@ import {
   placeholder,
   runContext,
   toTemplate,
-  type AnyTaskHandle,
+  type BranchHandle,
   type Ref,
   type RefOwner,
   type TaskHandle,
+  type Upstream,
 } from './refs';
 import { isTaskDef, type AnyTaskDef, type DefKind } from './task-def';
 
@@ -50,6 +51,8 @@ export interface TaskNode extends RefOwner {
   settings: ResolvedTask;
   sensor?: SensorSpec;
   map?: { over: { task: string; path: string[] } };
+  /** Branch arms this task joined with `.after(choice.when(...))`: branch id → labels. */
+  when: Map<string, Set<string>>;
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -126,6 +129,7 @@ export class BuildSession {
       ...(group ? { group } : {}),
       input: null,
       upstream: new Set(),
+      when: new Map(),
       // The DAG's queue is recorded once on the spec, so it is not a task-level default.
       settings: resolveTask([options, def.defaults, { ...dagDefaults, taskQueue: undefined }], (d) => report(d, 'invalid_duration')),
     };
@@ -147,22 +151,31 @@ export class BuildSession {
 
   /** Converts a node's wired input, recording its data dependencies. */
   private template(node: TaskNode, raw: unknown): unknown {
-    return toTemplate(
-      raw,
-      (ref, at) => {
-        const where = at ? `input.${at}` : 'input';
-        if (ref.target.kind === 'item' && ref.target.owner !== node) {
-          this.report('invalid_input', `${where} uses the item of map '${ref.target.owner.id}' outside that map's input function`, node.id);
-          return null;
-        }
-        if (ref.target.kind === 'output') {
-          if (!this.owns(ref.target.owner, node.id, where)) return null;
-          node.upstream.add(ref.target.owner.id);
-        }
-        return placeholder(ref);
-      },
-      (at, problem) => this.report('invalid_input', `${at ? `input.${at}` : 'input'}: ${problem}`, node.id),
-    );
+    const invalid = (at: string, problem: string) => this.report('invalid_input', `${at ? `input.${at}` : 'input'}: ${problem}`, node.id);
+    const convert = (ref: RefNode, at: string): unknown => {
+      const where = at ? `input.${at}` : 'input';
+      if (ref.target.kind === 'item' && ref.target.owner !== node) {
+        this.report('invalid_input', `${where} uses the item of map '${ref.target.owner.id}' outside that map's input function`, node.id);
+        return null;
+      }
+      if (ref.target.kind === 'output') {
+        if (!this.owns(ref.target.owner, node.id, where)) return null;
+        node.upstream.add(ref.target.owner.id);
+      }
+      if (ref.target.kind === 'template' && ref.path.length > 0) {
+        invalid(at, 'a tpl string has no fields');
+        return null;
+      }
+      // A template's values are Refs (converted the same way) or literals.
+      return placeholder(ref, (value, i) => {
+        const part = `${at ? `${at}.` : ''}tpl[${i}]`;
+        if (isRefNode(value)) return convert(value, part);
+        if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) return toTemplate(value, convert, (_, problem) => invalid(part, problem));
+        invalid(part, `a tpl value must be a Ref or a string, number, boolean or null, got ${describe(value)}`);
+        return null;
+      });
+    };
+    return toTemplate(raw, convert, invalid);
   }
 
   /** True when a referenced task belongs to this DAG; reports a dangling reference otherwise. */
@@ -178,7 +191,7 @@ export class BuildSession {
 }
 
 class Handle extends RefNode {
-  constructor(private readonly node: TaskNode) {
+  constructor(readonly node: TaskNode) {
     super({ kind: 'output', owner: node });
   }
 
@@ -186,32 +199,59 @@ class Handle extends RefNode {
     return this.node.id;
   }
 
-  after(...upstream: Array<AnyTaskHandle | readonly AnyTaskHandle[]>): this {
+  after(...upstream: Array<Upstream | readonly Upstream[]>): this {
     const session = this.node.session;
     session.assertOpen(`task '${this.node.id}'`);
     for (const h of upstream.flat()) {
-      if (!(h instanceof Handle)) {
-        session.report('invalid_input', `.after() expects task handles, got ${describe(h)}`, this.node.id);
-      } else if (session.owns(h.node, this.node.id, '.after()')) {
-        this.node.upstream.add(h.node.id);
+      const target = h instanceof Arm ? h.branch : h;
+      if (!(target instanceof Handle)) {
+        session.report('invalid_input', `.after() expects task handles or branch arms, got ${describe(h)}`, this.node.id);
+      } else if (session.owns(target.node, this.node.id, '.after()')) {
+        this.node.upstream.add(target.node.id);
+        if (h instanceof Arm) {
+          const labels = this.node.when.get(target.node.id) ?? new Set<string>();
+          for (const label of h.labels) labels.add(label);
+          this.node.when.set(target.node.id, labels);
+        }
       }
     }
     return this;
   }
+
+  /** For branch handles: the arm of these labels. */
+  when(...labels: string[]): Arm {
+    const session = this.node.session;
+    if (this.node.kind !== 'branch') {
+      session.report('invalid_input', `.when() belongs to branches; '${this.node.id}' is a ${this.node.kind}`, this.node.id);
+    }
+    if (labels.length === 0 || !labels.every((l) => typeof l === 'string' && l !== '')) {
+      session.report('invalid_input', `.when() takes one or more labels (non-empty strings), got ${JSON.stringify(labels)}`, this.node.id);
+    }
+    return new Arm(this, labels);
+  }
+}
+
+/** The runtime object behind a BranchArm. */
+class Arm {
+  constructor(
+    readonly branch: Handle,
+    readonly labels: readonly string[],
+  ) {}
 }
 
 /** The builder for one session; every member is a closure, so destructuring is safe. */
 export function makeBuilder<P>(session: BuildSession): DagBuilder<P> {
   const handle = <O>(node: TaskNode): TaskHandle<O> => new Handle(node) as unknown as TaskHandle<O>;
   const simple =
-    (call: 'task' | 'sensor' | 'branch') =>
+    (call: 'task' | 'sensor') =>
     (def: unknown, input?: unknown, options?: TaskOptions) =>
       handle<never>(session.add(call, def, options, () => input));
 
   return {
     task: simple('task'),
     sensor: simple('sensor'),
-    branch: simple('branch'),
+    branch: (def: unknown, input?: unknown, options?: TaskOptions) =>
+      new Handle(session.add('branch', def, options, () => input)) as unknown as BranchHandle<never>,
     map: (def: unknown, spec: MapSpec<unknown, unknown>, options?: TaskOptions) =>
       handle<never>(
         session.add('map', def, options, (node) => {

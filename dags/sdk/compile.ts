@@ -5,7 +5,7 @@ import { DAG_OPTION_KEYS, isDagDefinition, type Callback, type DagDefinition } f
 import { DagBuildError, dagError, type DagError, type DagErrorCode } from './errors';
 import { specVersion } from './hash';
 import { DEFAULTS, checkKeys, durationMs } from './options';
-import { checkParamsSchema, paramsJsonSchema } from './params';
+import { checkParamsSchema, paramsJsonSchema, requiredParams } from './params';
 import { placeholder, toTemplate } from './refs';
 import { isTaskDef, type AnyTaskDef, type Catalog } from './task-def';
 import { validateDag } from './validate';
@@ -48,6 +48,11 @@ export function compileDag(definition: DagDefinition, options: CompileOptions = 
     const problems = checkParamsSchema(opts.params);
     for (const p of problems) report('invalid_params', p);
     if (problems.length === 0) paramsSchema = paramsJsonSchema(opts.params);
+    if (opts.schedule != null) {
+      for (const name of requiredParams(paramsSchema)) {
+        report('invalid_params', `param '${name}' has no default, but scheduled runs start without params: give it a default`);
+      }
+    }
   }
 
   const session = new BuildSession(dagId, opts);
@@ -104,12 +109,13 @@ function toTaskSpec(node: TaskNode): TaskSpec {
     triggerRule: s.triggerRule,
     retry: s.retry,
     executionTimeoutMs: s.executionTimeoutMs,
-    ...(s.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: s.heartbeatTimeoutMs } : {}),
+    heartbeatTimeoutMs: s.heartbeatTimeoutMs,
     ...(s.taskQueue !== undefined ? { taskQueue: s.taskQueue } : {}),
     ...(node.group !== undefined ? { group: node.group } : {}),
     ...(s.doc !== undefined ? { doc: s.doc } : {}),
     ...(node.sensor ? { sensor: node.sensor } : {}),
     ...(node.map ? { map: node.map } : {}),
+    ...(node.when.size > 0 ? { when: Object.fromEntries([...node.when].map(([branch, labels]) => [branch, [...labels]])) } : {}),
   };
 }
 

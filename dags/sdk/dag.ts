@@ -5,8 +5,8 @@
 import type { z } from 'zod';
 import type { Duration } from './durations';
 import { TASK_OPTION_KEYS, type SensorOptions, type TaskDefaults, type TaskOptions } from './options';
-import type { OutputRef, Ref, RunContext, TaskHandle, Wire } from './refs';
-import type { AnyTaskDef, BranchChoice, BranchDef, SensorDef, TaskDef } from './task-def';
+import type { BranchHandle, OutputRef, Ref, RunContext, TaskHandle, Wire } from './refs';
+import type { AnyTaskDef, BranchDef, SensorDef, TaskDef } from './task-def';
 
 /** A zod object schema for a DAG's params. */
 export type ParamsSchema = z.ZodObject<z.core.$ZodShape, z.core.$ZodObjectConfig>;
@@ -91,8 +91,11 @@ export interface DagBuilder<P> {
   map<T, I, O>(def: TaskDef<I, O, 'task'>, spec: MapSpec<T, NoInfer<I>>, options?: TaskOptions): TaskHandle<O[]>;
   /** Adds a sensor, poked every `pokeInterval` until it returns true or `timeout` passes. */
   sensor<I>(def: SensorDef<I>, ...args: NoInfer<InputArgs<I, SensorOptions>>): TaskHandle<boolean>;
-  /** Adds a branch; the ids it returns choose which direct downstream tasks run. */
-  branch<I>(def: BranchDef<I>, ...args: NoInfer<InputArgs<I, TaskOptions>>): TaskHandle<BranchChoice>;
+  /**
+   * Adds a branch; the labels it returns choose which arms run. Tasks join an arm with
+   * `.after(choice.when('label'))`; a label the definition cannot return does not compile.
+   */
+  branch<I, L extends string>(def: BranchDef<I, L>, ...args: NoInfer<InputArgs<I, TaskOptions>>): BranchHandle<L>;
   /** Tasks added inside get ids prefixed `name.` and are shown grouped. Returns what `fn` returns. */
   group<R>(name: string, fn: () => R): R;
   /** Run-context values: logical date, data interval, ids. */

@@ -17,7 +17,11 @@ export interface TaskDefaults {
   maxRetryDelay?: Duration;
   /** Limit on one attempt (one poke, for sensors). Default '1h'. */
   executionTimeout?: Duration;
-  /** A task that heartbeats fails an attempt when no heartbeat arrives for this long. Default none. */
+  /**
+   * Every attempt heartbeats (the task runtime does it) and an attempt whose worker is silent
+   * this long counts as lost: it is retried on another worker. Default '30s'. Raise it for a
+   * task that blocks the event loop (CPU-bound work) for longer.
+   */
   heartbeatTimeout?: Duration;
   /** When the task may run, given its direct upstreams' states. Default 'all_success'. */
   triggerRule?: TriggerRule;
@@ -49,6 +53,7 @@ export const DEFAULTS = {
   retryBackoff: 2,
   maxRetryDelay: 600_000,
   executionTimeout: 3_600_000,
+  heartbeatTimeout: 30_000,
   triggerRule: 'all_success' as TriggerRule,
   pokeInterval: 60_000,
   sensorTimeout: 7 * 86_400_000,
@@ -107,7 +112,7 @@ export function durationMs(value: Duration | undefined, name: string, fallback: 
 export interface ResolvedTask {
   retry: RetrySpec;
   executionTimeoutMs: number;
-  heartbeatTimeoutMs?: number;
+  heartbeatTimeoutMs: number;
   triggerRule: TriggerRule;
   taskQueue?: string;
   doc?: string;
@@ -130,7 +135,7 @@ export function resolveTask(layers: ReadonlyArray<TaskOptions | undefined>, repo
       maxIntervalMs: durationMs(pick('maxRetryDelay'), 'maxRetryDelay', DEFAULTS.maxRetryDelay, report),
     },
     executionTimeoutMs: durationMs(pick('executionTimeout'), 'executionTimeout', DEFAULTS.executionTimeout, report),
-    heartbeatTimeoutMs: durationMs(pick('heartbeatTimeout'), 'heartbeatTimeout', undefined, report),
+    heartbeatTimeoutMs: durationMs(pick('heartbeatTimeout'), 'heartbeatTimeout', DEFAULTS.heartbeatTimeout, report),
     triggerRule: pick('triggerRule') ?? DEFAULTS.triggerRule,
     taskQueue: pick('taskQueue'),
     doc: pick('doc'),

@@ -1,9 +1,29 @@
-/** DAG params: checking the schema when the DAG compiles, and the values when a run is triggered. */
+/**
+ * DAG params. A DAG declares them as a zod object; compiling records its JSON Schema in the spec,
+ * and every run parses its params against that recorded schema (`parseParams`) when it starts,
+ * whoever started it: the CLI, a backfill, a Temporal Schedule, the console or the Temporal UI.
+ * So defaults apply to every kind of run, and a run's params are checked by the schema of the
+ * version it runs. Clients call the same function first, to reject bad input before starting.
+ *
+ * The price of one parser: params must be plain JSON data that JSON Schema describes fully (no
+ * transforms, coercion, refinements, dates), which `checkParamsSchema` enforces at compile time.
+ */
 import { z } from 'zod';
 import type { DagDefinition, ParamsSchema } from './dag';
 
-type Internals = { _zod?: { def?: { type?: string; catchall?: unknown; innerType?: unknown; defaultValue?: unknown; shape?: Record<string, unknown> } } };
-const zdef = (schema: unknown) => (schema as Internals | null | undefined)?._zod?.def;
+type ZodDef = {
+  type?: string;
+  catchall?: unknown;
+  innerType?: unknown;
+  defaultValue?: unknown;
+  shape?: Record<string, unknown>;
+  element?: unknown;
+  options?: unknown[];
+  valueType?: unknown;
+  coerce?: boolean;
+  checks?: Array<{ _zod?: { def?: { check?: string } } }>;
+};
+const zdef = (schema: unknown): ZodDef | undefined => (schema as { _zod?: { def?: ZodDef } } | null | undefined)?._zod?.def;
 
 /** True for a zod object schema (checked structurally, so a second copy of zod still counts). */
 export function isZodObject(value: unknown): value is ParamsSchema {
@@ -11,71 +31,105 @@ export function isZodObject(value: unknown): value is ParamsSchema {
 }
 
 /**
- * Problems with a params schema: not a zod object, or a default that its own field rejects
- * (zod 4 applies `.default()` values without parsing them). Fields without a default are fine:
- * a trigger must then supply them.
+ * Problems with a params schema: not a zod object; a part JSON Schema cannot carry (transform,
+ * pipe, coercion, refine, Date, ...); or a default that its own field rejects (zod 4 applies
+ * `.default()` values without parsing them). Fields without a default are fine: a trigger must
+ * then supply them (and `dags validate` flags them on scheduled DAGs).
  */
 export function checkParamsSchema(schema: unknown): string[] {
   if (!isZodObject(schema)) return [`params must be a zod object schema (z.object({...})), got ${describeSchema(schema)}`];
   const problems: string[] = [];
   const walk = (s: unknown, path: string[]): void => {
     const def = zdef(s);
+    const where = path.length > 0 ? `param '${path.join('.')}'` : 'params';
+    if (def?.type === 'pipe' || def?.type === 'transform') {
+      problems.push(`${where}: transforms and pipes are not supported; params are plain JSON, checked against their JSON Schema when a run starts`);
+      return;
+    }
+    if (def?.coerce) problems.push(`${where}: z.coerce is not supported; params are plain JSON (pass a number as a number)`);
+    if (def?.checks?.some((c) => c._zod?.def?.check === 'custom')) {
+      problems.push(`${where}: .refine() checks are not supported; params are checked against their JSON Schema when a run starts`);
+    }
     if (def?.type === 'default' || def?.type === 'prefault') {
       const result = (def.innerType as z.ZodType).safeParse(def.defaultValue);
-      if (!result.success) problems.push(`param '${path.join('.')}': default ${JSON.stringify(def.defaultValue)} is invalid: ${issueText(result.error.issues[0])}`);
-      walk(def.innerType, path);
-    } else if (def?.type === 'optional' || def?.type === 'nullable') {
-      walk(def.innerType, path);
-    } else if (def?.type === 'object') {
-      for (const [key, field] of Object.entries(def.shape ?? {})) walk(field, [...path, key]);
+      if (!result.success) problems.push(`${where}: default ${JSON.stringify(def.defaultValue)} is invalid: ${issueText(result.error.issues[0])}`);
     }
+    if (def?.type === 'object') for (const [key, field] of Object.entries(def.shape ?? {})) walk(field, [...path, key]);
+    else if (def?.type === 'array') walk(def.element, path);
+    else if (def?.type === 'record') walk(def.valueType, path);
+    else if (def?.type === 'union') for (const option of def.options ?? []) walk(option, path);
+    else if (def?.innerType !== undefined) walk(def.innerType, path);
   };
   walk(schema, []);
   if (problems.length > 0) return problems;
   try {
-    const result = schema.safeParse({});
-    const other = result.success ? [] : result.error.issues.filter((i) => !isMissing(i));
-    problems.push(...other.map((i) => formatIssue(i)));
+    z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' });
   } catch (error) {
-    problems.push(`params schema throws on parse: ${(error as Error).message}`);
+    return [`params cannot be described as JSON Schema: ${(error as Error).message}`];
   }
   return problems;
 }
 
-/** JSON Schema of the params (input side: fields with defaults are optional), for display. */
+/** The params' JSON Schema (input side: fields with defaults are optional), recorded in the spec. */
 export function paramsJsonSchema(schema: ParamsSchema): unknown {
-  try {
-    return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
-  } catch {
-    return undefined;
-  }
+  return z.toJSONSchema(schema, { io: 'input' });
 }
 
-/** The result of {@link validateParams}. */
+/** The result of {@link parseParams} / {@link validateParams}. */
 export type ParamsResult<P> = { ok: true; params: P } | { ok: false; error: string };
 
+const parsers = new Map<string, z.ZodType>();
+
 /**
- * Validates trigger params against the DAG's schema, applying defaults. Unknown keys are an
- * error (a typo would otherwise silently run with the default) unless the schema is a
- * `z.looseObject`. `undefined` or `null` counts as `{}`.
- * @example validateParams(dailyOrders, { region: 1 }) // { ok: false, error: "param 'region': expected string, received number" }
+ * Parses run params against a spec's params JSON Schema (absent: the DAG takes none), applying
+ * defaults. Unknown keys are an error (a typo would otherwise silently run with the default)
+ * unless the schema allows extra properties (`z.looseObject`). `undefined` or `null` counts as
+ * `{}`. Deterministic and free of I/O.
  */
-export function validateParams<S extends ParamsSchema>(definition: DagDefinition<S>, raw: unknown): ParamsResult<z.output<S>> {
-  const schema = definition.options.params ?? z.object({});
+export function parseParams(jsonSchema: unknown, raw: unknown): ParamsResult<Record<string, unknown>> {
   const input = raw ?? {};
-  if (!isZodObject(schema)) return { ok: false, error: checkParamsSchema(schema).join('; ') };
   if (typeof input !== 'object' || Array.isArray(input)) {
     return { ok: false, error: `params must be a JSON object, got ${Array.isArray(input) ? 'an array' : typeof input}` };
   }
-  const known = Object.keys(zdef(schema)?.shape ?? {});
-  const unknown = zdef(schema)?.catchall === undefined ? Object.keys(input).filter((k) => !known.includes(k)) : [];
-  const result = schema.safeParse(input);
+  const schema = (jsonSchema ?? { type: 'object', properties: {} }) as {
+    properties?: Record<string, unknown>;
+    additionalProperties?: unknown;
+  };
+  const known = Object.keys(schema.properties ?? {});
+  const closed = schema.additionalProperties === undefined || schema.additionalProperties === false;
+  const unknown = closed ? Object.keys(input).filter((k) => !known.includes(k)) : [];
+  const key = JSON.stringify(schema);
+  let parser = parsers.get(key);
+  if (!parser) parsers.set(key, (parser = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0])));
+  const result = parser.safeParse(input);
   const errors = [
     ...unknown.map((k) => `param '${k}': unknown param (${known.length > 0 ? `known: ${known.join(', ')}` : 'this DAG declares none'})`),
-    ...(result.success ? [] : result.error.issues.map((i) => formatIssue(i))),
+    // Unknown keys are reported above, listing the known ones; zod's own report would repeat them.
+    ...(result.success ? [] : result.error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => formatIssue(i))),
   ];
   if (errors.length > 0 || !result.success) return { ok: false, error: errors.join('; ') };
-  return { ok: true, params: result.data as z.output<S> };
+  const params = result.data as Record<string, unknown>;
+  if (closed) for (const k of Object.keys(params)) if (!known.includes(k)) delete params[k];
+  return { ok: true, params };
+}
+
+/**
+ * Validates trigger params against a DAG's schema, as the run itself will (see parseParams).
+ * @example validateParams(dailyOrders, { region: 1 }) // { ok: false, error: "param 'region': expected string, received number" }
+ */
+export function validateParams<S extends ParamsSchema>(definition: DagDefinition<S>, raw: unknown): ParamsResult<z.output<S>> {
+  const schema = definition.options.params;
+  if (schema !== undefined) {
+    const problems = checkParamsSchema(schema);
+    if (problems.length > 0) return { ok: false, error: problems.join('; ') };
+  }
+  return parseParams(schema === undefined ? undefined : paramsJsonSchema(schema), raw) as ParamsResult<z.output<S>>;
+}
+
+/** A spec's params must parse from `{}` when a schedule starts its runs without any. */
+export function requiredParams(jsonSchema: unknown): string[] {
+  const required = (jsonSchema as { required?: unknown } | undefined)?.required;
+  return Array.isArray(required) ? required.filter((r): r is string => typeof r === 'string') : [];
 }
 
 function isMissing(issue: z.core.$ZodIssue): boolean {

@@ -40,19 +40,36 @@ export type OutputRef<T> = Ref<T, 'output'>;
 export interface HandleMethods {
   /** Type-level only. */
   readonly [HANDLE]: true;
-  /** The task id, including any group prefix: what a branch returns to choose this task. */
+  /** The task id, including any group prefix. */
   readonly id: string;
   /**
    * Adds order-only dependencies: this task runs after `upstream` (subject to its trigger rule)
-   * without consuming their output. Chainable.
+   * without consuming their output. A branch arm (`choice.when('eu')`) makes this task part of
+   * that arm: it runs only when the branch chooses the label. Chainable.
    */
-  after(...upstream: Array<AnyTaskHandle | readonly AnyTaskHandle[]>): this;
+  after(...upstream: Array<Upstream | readonly Upstream[]>): this;
 }
 
-/** What `task()`, `map()`, `sensor()` and `branch()` return: a reference to the output, plus an id. */
+declare const ARM: unique symbol;
+/** One or more arms of a branch, made by `choice.when(...)`; pass it to `.after()`. */
+export interface BranchArm {
+  /** Type-level only. */
+  readonly [ARM]: true;
+}
+
+/** What `.after()` takes: task handles and branch arms. */
+export type Upstream = AnyTaskHandle | BranchArm;
+
+/** What `task()`, `map()` and `sensor()` return: a reference to the output, plus an id. */
 export type TaskHandle<T> = OutputRef<T> & HandleMethods;
 /** Any task handle, whatever its output type. */
 export type AnyTaskHandle = HandleMethods;
+
+/** What `branch()` returns: a task handle whose arms are selected by label. */
+export type BranchHandle<L extends string> = TaskHandle<L | L[]> & {
+  /** The arm (or arms) for these labels: `task(loadEu, ...).after(choice.when('eu'))`. */
+  when(...labels: [L, ...L[]]): BranchArm;
+};
 
 type Primitive = string | number | boolean | bigint | symbol | null | undefined;
 
@@ -68,15 +85,32 @@ type WireShape<T> = T extends Primitive
     ? T
     : { [K in keyof T]: Wire<T[K]> };
 
-/** The run-context references available in every DAG (and in callbacks). */
+/**
+ * The run-context references available in every DAG (and in callbacks). A run's logical date is
+ * its fire time; its data interval is (previous fire time, logical date]. Dates are UTC.
+ */
 export interface RunContext {
   dagId: Ref<string, 'context'>;
   /** The workflow id: `<dagId>-<logical date>`. */
   runId: Ref<string, 'context'>;
-  /** RFC 3339 UTC. */
+  /** The run's fire time, RFC 3339 UTC, e.g. 2026-11-21T06:00:00.000Z. */
   logicalDate: Ref<string, 'context'>;
+  /** The previous fire time (the logical date itself for a DAG without a schedule). */
   dataIntervalStart: Ref<string, 'context'>;
+  /** The logical date. */
   dataIntervalEnd: Ref<string, 'context'>;
+  /** The logical date's day, `2026-11-21` (Airflow's `ds`). */
+  ds: Ref<string, 'context'>;
+  /** `20261121`. */
+  dsNodash: Ref<string, 'context'>;
+  /** `2026-11-21T06:00:00+00:00` (Airflow's `ts`). */
+  ts: Ref<string, 'context'>;
+  /** `20261121T060000`. */
+  tsNodash: Ref<string, 'context'>;
+  /** The previous fire time's day; null when the DAG has no schedule. */
+  prevDs: Ref<string | null, 'context'>;
+  /** The next fire time's day; null when the DAG has no schedule. */
+  nextDs: Ref<string | null, 'context'>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +127,15 @@ export interface RefOwner {
 export type RefTarget =
   | { kind: 'output'; owner: RefOwner }
   | { kind: 'context'; key: ContextKey }
-  | { kind: 'item'; owner: RefOwner };
+  | { kind: 'item'; owner: RefOwner }
+  | { kind: 'template'; strings: readonly string[]; values: readonly unknown[] };
+
+/**
+ * What a Ref turns into when code coerces it to a string (`${ref}` in a template literal). It
+ * has no value yet, so the DAG would silently carry "[object Object]"; instead the marker,
+ * naming the Ref, lets the builder report the task and field (see `findStringifiedRefs`).
+ */
+const STRINGIFIED = /\uE000([^\uE001]*)\uE001/g;
 
 /** The runtime object behind every `Ref`. */
 export class RefNode {
@@ -111,6 +153,44 @@ export class RefNode {
   toJSON(): never {
     throw new Error('a Ref is a placeholder for a run-time value; it has no value while the DAG is defined');
   }
+
+  [Symbol.toPrimitive](): string {
+    return `\uE000${this.describe()}\uE001`;
+  }
+
+  /** How messages name this reference: `ctx.ds`, `output of 'extract'.key`, `the mapped item`. */
+  describe(): string {
+    const path = this.path.map((p) => `.${p}`).join('');
+    switch (this.target.kind) {
+      case 'output':
+        return `the output of '${this.target.owner.id}'${path}`;
+      case 'context':
+        return `ctx.${this.target.key}${path}`;
+      case 'item':
+        return `the mapped item${path}`;
+      case 'template':
+        return 'a tpl string';
+    }
+  }
+}
+
+/** The Refs that were coerced into `text` (empty when none). */
+export function findStringifiedRefs(text: string): string[] {
+  return [...text.matchAll(STRINGIFIED)].map((m) => m[1] ?? '');
+}
+
+/** A value tpl`...` can put into a string; null fails the task at run time, naming the value. */
+export type TemplateValue = string | number | boolean | null;
+
+/**
+ * Builds a string from run-time values, resolved when the task starts:
+ * ``tpl`landing/partner_sales/dt=${ctx.ds}/` ``. Values may be Refs (run context, params, task
+ * outputs, the mapped item; an output Ref adds the edge) or literals. Plain `${ref}` in an
+ * ordinary template literal cannot work (the value does not exist while the DAG is defined), and
+ * the DAG fails validation naming the task; this is the way to do it.
+ */
+export function tpl(strings: TemplateStringsArray, ...values: Array<Ref<TemplateValue> | TemplateValue>): Ref<string> {
+  return new RefNode({ kind: 'template', strings: [...strings], values }) as unknown as Ref<string>;
 }
 
 export function isRefNode(value: unknown): value is RefNode {
@@ -132,10 +212,19 @@ export const runContext: RunContext = Object.freeze({
   logicalDate: contextRef<string>('logicalDate'),
   dataIntervalStart: contextRef<string>('dataIntervalStart'),
   dataIntervalEnd: contextRef<string>('dataIntervalEnd'),
+  ds: contextRef<string>('ds'),
+  dsNodash: contextRef<string>('dsNodash'),
+  ts: contextRef<string>('ts'),
+  tsNodash: contextRef<string>('tsNodash'),
+  prevDs: contextRef<string | null>('prevDs'),
+  nextDs: contextRef<string | null>('nextDs'),
 });
 
-/** The spec placeholder for a reference. */
-export function placeholder(ref: RefNode): unknown {
+/**
+ * The spec placeholder for a reference. A template's values are converted with `convert`, which
+ * the caller uses to record the dependencies of the Refs inside it.
+ */
+export function placeholder(ref: RefNode, convert: (value: unknown, index: number) => unknown = (v) => v): unknown {
   const path = [...ref.path];
   switch (ref.target.kind) {
     case 'output':
@@ -144,6 +233,8 @@ export function placeholder(ref: RefNode): unknown {
       return path.length > 0 ? { $ctx: ref.target.key, path } : { $ctx: ref.target.key };
     case 'item':
       return { $item: path };
+    case 'template':
+      return { $tpl: { strings: [...ref.target.strings], values: ref.target.values.map(convert) } };
   }
 }
 
@@ -160,7 +251,13 @@ export function toTemplate(
   const seen = new Set<object>();
   const walk = (v: unknown, at: string): unknown => {
     if (isRefNode(v)) return onRef(v, at);
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+    if (typeof v === 'string') {
+      for (const ref of findStringifiedRefs(v)) {
+        onInvalid(at, `${ref} was put inside a string with \${...}, where it can only become "[object Object]" (it has no value until the run); build the string with tpl\`...\` instead`);
+      }
+      return v;
+    }
+    if (v === null || typeof v === 'boolean') return v;
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) onInvalid(at, `${v} is not representable in JSON`);
       return v;

@@ -1,5 +1,6 @@
 import type { Resources } from '../../activities/resources';
 import type { TaskContext as RunTaskContext } from '../../workflows/spec';
+import type { Connections, Variables } from './connections';
 import { DEF_OPTION_KEYS, checkKeys, type TaskDefaults } from './options';
 
 /** One pino-style log method: `log.info('msg')` or `log.info({ rows }, 'msg')`. */
@@ -33,6 +34,10 @@ export interface TaskContext extends RunTaskContext {
   log: TaskLogger;
   /** The worker's shared connections (warehouse, source, S3); tasks never open their own. */
   resources: Resources;
+  /** Named connections, opened once per worker: `ctx.conn.pg('crm')`, `ctx.conn.s3('raw')`, `ctx.conn.http('api')`. */
+  conn: Connections;
+  /** Variables: `ctx.vars.get('region')`, `ctx.vars.get('region', 'eu')`, `ctx.vars.json<Limits>('limits')`. */
+  vars: Variables;
   /** Records liveness (and progress details) for tasks with a `heartbeatTimeout`. */
   heartbeat(details?: unknown): void;
   /** Set only for `onSuccess` / `onFailure` callbacks: how the run ended. */
@@ -42,8 +47,11 @@ export interface TaskContext extends RunTaskContext {
 /** How a definition is scheduled: a plain task, a sensor (poked until true) or a branch. */
 export type DefKind = 'task' | 'sensor' | 'branch';
 
-/** What a branch returns: the id(s) of the direct downstream tasks to follow; the rest are skipped. */
-export type BranchChoice = string | string[];
+/**
+ * What a branch returns: the label (or labels) of the arms to follow. Tasks join an arm in the DAG
+ * with `.after(choice.when('label'))`; every other arm's tasks are skipped. `[]` skips them all.
+ */
+export type BranchChoice<L extends string = string> = L | L[];
 
 /**
  * Per-definition defaults, for what the author of the function knows best (a long export needs
@@ -69,8 +77,8 @@ export interface TaskDef<I, O, K extends DefKind = DefKind> {
 
 /** A sensor: `run` pokes once and returns true when the awaited condition holds. */
 export type SensorDef<I> = TaskDef<I, boolean, 'sensor'>;
-/** A branch: `run` returns which direct downstream task ids to follow. */
-export type BranchDef<I> = TaskDef<I, BranchChoice, 'branch'>;
+/** A branch: `run` returns the labels of the arms to follow; `L` is the union of its labels. */
+export type BranchDef<I, L extends string = string> = TaskDef<I, BranchChoice<L>, 'branch'>;
 /** Any definition, whatever its input and output (for catalogs and the worker). */
 export type AnyTaskDef = TaskDef<never, unknown>;
 /** The activity catalog: every definition the worker registers, by name. */
@@ -124,14 +132,16 @@ export function defineSensor<I>(
 }
 
 /**
- * Defines a branch: returns the id (or ids) of the direct downstream tasks to follow; every
- * other direct downstream is skipped. Use with `branch(def, input)`.
+ * Defines a branch: returns the label (or labels) of the arms to follow. Its return type is the
+ * set of labels, so a DAG's `choice.when('typo')` does not compile. Use with `branch(def, input)`.
+ * @example
+ * export const pickRegion = defineBranch('pickRegion', async (input: { region: string }) => (input.region === 'eu' ? 'eu' : 'us'));
  */
-export function defineBranch<I>(
+export function defineBranch<I, L extends string>(
   name: string,
-  run: (input: I, ctx: TaskContext) => Promise<BranchChoice>,
+  run: (input: I, ctx: TaskContext) => Promise<L | L[]>,
   defaults?: TaskDefOptions,
-): BranchDef<I> {
+): BranchDef<I, L> {
   return define('branch', name, run, defaults);
 }
 
@@ -172,7 +182,7 @@ export async function runTask(def: AnyTaskDef, input: unknown, ctx: TaskContext,
   if (def.kind === 'branch') {
     const ids = Array.isArray(output) ? output : [output];
     if (!ids.every((id) => typeof id === 'string')) {
-      throw new TypeError(`branch '${def.name}' must return a task id or a list of task ids`);
+      throw new TypeError(`branch '${def.name}' must return a label or a list of labels (strings)`);
     }
   }
   return output;

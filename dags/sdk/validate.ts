@@ -42,7 +42,14 @@ export function validateDag(spec: DagSpec, options: { file?: string } = {}): Dag
     }
     checkTask(task, (code, detail) => report(code, detail, task.id));
     for (const up of task.upstream) {
-      if (!firstById.has(up)) report('dangling_reference', `depends on '${up}', which is not a task of this DAG`, task.id);
+      const upstream = firstById.get(up);
+      if (!upstream) report('dangling_reference', `depends on '${up}', which is not a task of this DAG`, task.id);
+      else if (upstream.kind === 'branch' && !task.when?.[up]) {
+        report('invalid_input', `follows branch '${up}' without joining one of its arms: use .after(${up.split('.').at(-1)}.when('<label>')) so the branch decides whether it runs`, task.id);
+      }
+    }
+    for (const branch of Object.keys(task.when ?? {})) {
+      if (firstById.get(branch)?.kind !== 'branch') report('invalid_input', `joins an arm of '${branch}', which is not a branch of this DAG`, task.id);
     }
   }
 

@@ -7,13 +7,18 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../../infra/config';
 import { RunClosedError } from '../client/operator';
+import { WorkerUnavailableError } from '../client/workers';
 import { registerBackfill } from './commands/backfill';
+import { registerBackfills } from './commands/backfills';
+import { registerClear } from './commands/clear';
 import { registerConfig } from './commands/config';
+import { registerConnectionCommands } from './commands/connections';
 import { registerDagCommands } from './commands/dags';
 import { registerRunCommands } from './commands/runs';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerTrigger } from './commands/trigger';
 import { registerUp } from './commands/up';
+import { registerWorker } from './commands/worker';
 import { CliError, EXIT } from './errors';
 import { createOutput, type Output } from './output';
 import { Session } from './session';
@@ -32,9 +37,13 @@ export async function main(argv: string[]): Promise<number> {
   registerDagCommands(program, output);
   registerTrigger(program, output, getSession);
   registerRunCommands(program, output, getSession);
+  registerClear(program, output, getSession);
   registerScheduleCommands(program, output, getSession);
   registerBackfill(program, output, getSession);
+  registerBackfills(program, output, getSession);
   registerConfig(program, output, getSession);
+  registerWorker(program);
+  registerConnectionCommands(program, output, getSession);
 
   try {
     await program.parseAsync(argv);
@@ -59,6 +68,7 @@ function classify(err: unknown): [number, string | undefined] {
   if (err instanceof CliError) return [err.exitCode, err.message];
   if (err instanceof ConfigError) return [EXIT.badInput, err.message];
   if (err instanceof RunClosedError) return [EXIT.failed, err.message];
+  if (err instanceof WorkerUnavailableError) return [EXIT.unreachable, err.message];
   if (err instanceof WorkflowNotFoundError) return [EXIT.badInput, `no such run: ${err.workflowId}`];
   if (err instanceof WorkflowUpdateFailedError) {
     return [EXIT.failed, `refused: ${err.cause instanceof Error ? err.cause.message : err.message}`];

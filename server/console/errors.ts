@@ -2,7 +2,10 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { BackfillRunningError } from '../client/backfill';
+import { ClearRefusedError } from '../client/clear';
 import { RunClosedError } from '../client/operator';
+import { WorkerUnavailableError } from '../client/workers';
 
 /** An error whose message is safe to show the caller, with its HTTP status. */
 export class HttpError extends Error {
@@ -16,11 +19,12 @@ export class HttpError extends Error {
 
 /**
  * One JSON error handler: bad input is a 4xx naming the problem; a run that refuses an operator
- * action (e.g. "task 'x' is success; only failed tasks can be retried") is a 409 with its reason.
+ * action (e.g. "task 'x' is success; only failed tasks can be retried") is a 409 with its reason;
+ * a question only a worker can answer while none does is a 503 saying which task queue lacks one.
  */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const [status, message] = classify(err);
-  if (status >= 500) req.log?.error({ err }, 'request failed');
+  if (status >= 500 && status !== 503) req.log?.error({ err }, 'request failed');
   res.status(status).json({ error: message });
 };
 
@@ -29,7 +33,8 @@ function classify(err: unknown): [number, string] {
   if (err instanceof ZodError) {
     return [400, err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')];
   }
-  if (err instanceof RunClosedError) return [409, err.message];
+  if (err instanceof RunClosedError || err instanceof BackfillRunningError || err instanceof ClearRefusedError) return [409, err.message];
+  if (err instanceof WorkerUnavailableError) return [503, err.message];
   if (err instanceof WorkflowNotFoundError) return [404, 'no such run'];
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause instanceof Error ? err.cause.message : err.message;

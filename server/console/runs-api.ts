@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { clearTask } from '../client/clear';
 import { failRun, markTaskSuccess, retryRun, runStatus } from '../client/operator';
 import { listAttempts, listRuns } from '../client/run-history';
 
@@ -14,6 +15,7 @@ const listQuery = z.object({
 const retryBody = z.object({ taskId: z.string().min(1).optional() }).strict();
 const markBody = z.object({ taskId: z.string().min(1) }).strict();
 const failBody = z.object({ reason: z.string().max(500).optional() }).strict();
+const clearBody = z.object({ taskId: z.string().min(1), downstream: z.boolean().default(false) }).strict();
 
 /** JSON API over run history (Postgres) and live run state and operator actions (Temporal). */
 export function runsApi(temporal: Client, db: Knex): Router {
@@ -40,6 +42,13 @@ export function runsApi(temporal: Client, db: Knex): Router {
   router.post('/runs/:runId/mark-success', async (req, res) => {
     const { taskId } = markBody.parse(req.body ?? {});
     res.json(await markTaskSuccess(temporal, req.params.runId, taskId));
+  });
+
+  // Open runs re-run the task in place; closed ones start a new execution (202: it is under way).
+  router.post('/runs/:runId/clear', async (req, res) => {
+    const { taskId, downstream } = clearBody.parse(req.body ?? {});
+    const outcome = await clearTask(temporal, req.params.runId, taskId, { downstream });
+    res.status(outcome.mode === 'closed' ? 202 : 200).json(outcome);
   });
 
   router.post('/runs/:runId/fail', async (req, res) => {

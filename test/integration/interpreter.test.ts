@@ -138,8 +138,8 @@ describe('dagRun', { concurrency: true }, () => {
     const spec = compileOrThrow(
       dag('branching', { taskQueue: TQ }, ({ task, branch }) => {
         const choice = branch(pickSide, { side: 'left' });
-        const left = task(echo, { label: 'left' }, { id: 'left' }).after(choice);
-        const right = task(echo, { label: 'right' }, { id: 'right' }).after(choice);
+        const left = task(echo, { label: 'left' }, { id: 'left' }).after(choice.when('left'));
+        const right = task(echo, { label: 'right' }, { id: 'right' }).after(choice.when('right'));
         const afterRight = task(echo, { label: 'after_right' }, { id: 'after_right' }).after(right);
         task(echo, { label: 'join' }, { id: 'join', triggerRule: 'none_failed_min_one_success' }).after(left, afterRight);
       }),
@@ -148,7 +148,7 @@ describe('dagRun', { concurrency: true }, () => {
     const run = await startRun(w.client, spec);
     const result = await run.handle.result();
     assert.deepEqual(result.tasks, { pickSide: 'success', left: 'success', right: 'skipped', after_right: 'skipped', join: 'success' });
-    await recordHistory(run.handle, 'branching');
+    await recordHistory(run.handle, 'branch-arms');
   });
 
   test('a sensor waits on a durable timer until its S3 key appears, then the DAG proceeds', async () => {

@@ -13,6 +13,7 @@ import {
   defineSensor,
   defineTask,
   runContext,
+  tpl,
   validateParams,
   type OutputRef,
   type Ref,
@@ -39,7 +40,7 @@ const summarize = defineTask('summarize', async (input: Array<{ rows: number }>)
 const noInput = defineTask('noInput', async () => 42);
 const flags = defineTask('flags', async (input: { on: boolean; tags: string[]; nested: { deep: { n: number } } }) => input.on);
 const keyExists = defineSensor('keyExists', async (input: { key: string }) => input.key.length > 0);
-const pick = defineBranch('pick', async (input: { region: string }) => (input.region === 'eu' ? 'eu_load' : ['us_load']));
+const pick = defineBranch('pick', async (input: { region: string }) => (input.region === 'eu' ? 'eu' : ['us', 'both']));
 const notify = defineTask('notify', async (input: { channel: string; dag: string }, ctx) => ctx.outcome?.state);
 
 // A pino logger is a valid task logger.
@@ -72,9 +73,22 @@ export const typed = dag(
     task(flags, { on: ready, tags: ['a', ctx.runId], nested: { deep: { n: summary } } });
     group('regions', () => {
       const chosen = branch(pick, { region: params.field('region') });
-      task(load, { key: 'eu', rows: 1 }, { id: 'eu_load' }).after(chosen);
-      task(load, { key: 'us', rows: 2 }, { id: 'us_load' }).after([chosen, clean]);
+      task(load, { key: 'eu', rows: 1 }, { id: 'eu_load' }).after(chosen.when('eu', 'both'));
+      task(load, { key: 'us', rows: 2 }, { id: 'us_load' }).after([chosen.when('us'), clean]);
+      // @ts-expect-error a label the branch cannot return
+      task(load, { key: 'asia', rows: 3 }, { id: 'asia_load' }).after(chosen.when('asia'));
+      // @ts-expect-error an arm needs a label
+      chosen.when();
     });
+    // Templated strings and Airflow's macros are typed values.
+    task(extract, { day: tpl`landing/${params.field('region')}/dt=${ctx.ds}/n=${1}` }, { id: 'templated' });
+    task(extract, { day: ctx.dsNodash }, { id: 'nodash' });
+    const prev: Ref<string | null> = ctx.prevDs;
+    void prev;
+    // @ts-expect-error prevDs may be null (a DAG without a schedule has no previous fire)
+    task(extract, { day: ctx.prevDs }, { id: 'prev' });
+    // @ts-expect-error tpl takes scalars, not a whole output
+    task(extract, { day: tpl`${clean}` }, { id: 'bad_tpl' });
     void first;
 
     // --- wrong wiring does not ---------------------------------------------------------------

@@ -10,6 +10,7 @@ import {
   defineTask,
   runContext,
   specVersion,
+  tpl,
   type DagDefinition,
 } from '../../dags/sdk';
 import type { DagSpec, TaskSpec } from '../../workflows/spec';
@@ -28,7 +29,7 @@ const listParts = defineTask('listParts', async (input: LakeObject) => [{ id: in
 const processPart = defineTask('processPart', async (input: { part: string; region: string; day: string }) => input.part.length);
 const summarize = defineTask('summarize', async (input: number[]) => input.length);
 const keyExists = defineSensor('keyExists', async (input: { key: string }) => input.key !== '');
-const pickRegion = defineBranch('pickRegion', async (input: { region: string }) => `regions.${input.region}_load`);
+const pickRegion = defineBranch('pickRegion', async (input: { region: string }) => (input.region === 'eu' ? 'eu' : 'us'));
 const notify = defineTask('notify', async (input: { channel: string; dag: string }) => input.channel);
 const slow = defineTask('slow', async () => 1, { executionTimeout: '4h', retries: 5, doc: 'Takes a while.' });
 
@@ -162,6 +163,22 @@ describe('compileDag', () => {
     assert.deepEqual(byId(spec, 'echo').input, { $item: [] });
   });
 
+  it("compiles tpl strings into $tpl placeholders whose output Refs add edges, and Airflow's macros into $ctx", () => {
+    const spec = compile(
+      dag('templated', { params: z.object({ region: z.string().default('eu') }) }, ({ task, sensor, ctx, params }) => {
+        const raw = task(extract, { day: tpl`landing/${params.field('region')}/dt=${ctx.ds}/part-${1}` });
+        sensor(keyExists, { key: tpl`${raw.field('key')}.done` });
+        task(extract, { day: ctx.prevDs as unknown as string }, { id: 'prev' });
+      }),
+    );
+    assert.deepEqual(byId(spec, 'extract').input, {
+      day: { $tpl: { strings: ['landing/', '/dt=', '/part-', ''], values: [{ $ctx: 'params', path: ['region'] }, { $ctx: 'ds' }, 1] } },
+    });
+    assert.deepEqual(byId(spec, 'keyExists').upstream, ['extract']);
+    assert.deepEqual(byId(spec, 'keyExists').input, { key: { $tpl: { strings: ['', '.done'], values: [{ $ref: { task: 'extract', path: ['key'] } }] } } });
+    assert.deepEqual(byId(spec, 'prev').input, { day: { $ctx: 'prevDs' } });
+  });
+
   it('compiles sensors, branches and groups', () => {
     const spec = compile(
       dag('kinds', { params: z.object({ region: z.string().default('eu') }) }, ({ task, sensor, branch, group, ctx, params }) => {
@@ -169,7 +186,7 @@ describe('compileDag', () => {
         sensor(keyExists, { key: 'landing/y' }, { id: 'default_sensor' });
         group('regions', () => {
           const choice = branch(pickRegion, { region: params.field('region') }).after(ready);
-          const eu = task(extract, { day: ctx.logicalDate }, { id: 'eu_load' }).after(choice);
+          const eu = task(extract, { day: ctx.logicalDate }, { id: 'eu_load' }).after(choice.when('eu'));
           group('inner', () => task(transform, eu));
           return eu;
         });
@@ -185,6 +202,7 @@ describe('compileDag', () => {
     assert.equal(choice.group, 'regions');
     assert.deepEqual(choice.upstream, ['keyExists']);
     assert.deepEqual(byId(spec, 'regions.eu_load').upstream, ['regions.pickRegion']);
+    assert.deepEqual(byId(spec, 'regions.eu_load').when, { 'regions.pickRegion': ['eu'] });
     const inner = byId(spec, 'regions.inner.transform');
     assert.equal(inner.group, 'regions.inner');
     assert.deepEqual(inner.upstream, ['regions.eu_load']);
@@ -243,7 +261,7 @@ describe('compileDag', () => {
     const t = byId(spec, 'extract');
     assert.deepEqual(t.retry, { retries: 0, initialIntervalMs: 10_000, backoffCoefficient: 2, maxIntervalMs: 600_000 });
     assert.equal(t.executionTimeoutMs, 3_600_000);
-    assert.equal(t.heartbeatTimeoutMs, undefined);
+    assert.equal(t.heartbeatTimeoutMs, 30_000, 'every task heartbeats, so a lost worker is noticed in 30 s');
     assert.equal(t.triggerRule, 'all_success');
     assert.deepEqual(
       { ...spec, tasks: undefined, version: undefined },

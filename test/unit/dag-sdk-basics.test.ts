@@ -88,7 +88,7 @@ describe('task definitions', () => {
     const outcome = { state: 'failed', failedTasks: ['x'] };
     assert.deepEqual(await runTask(double, { n: 1 }, ctx, outcome), { n: 2, outcome });
     await assert.rejects(runTask(defineSensor('s', async () => 'yes' as never), {}, ctx), /sensor 's' must return a boolean, got string/);
-    await assert.rejects(runTask(defineBranch('b', async () => [1] as never), {}, ctx), /branch 'b' must return a task id or a list of task ids/);
+    await assert.rejects(runTask(defineBranch('b', async () => [1] as never), {}, ctx), /branch 'b' must return a label or a list of labels/);
     assert.deepEqual(await runTask(defineBranch('b2', async () => ['x', 'y']), {}, ctx), ['x', 'y']);
   });
 });

@@ -6,6 +6,7 @@ import {
   catalogFrom,
   compileDag,
   dag,
+  defineBranch,
   defineSensor,
   defineTask,
   validateDag,
@@ -266,6 +267,50 @@ describe('DAG validation', () => {
     const errors = errorsOf(dag('cb', { onFailure: callback(notify, { note: handle }) }, ({ task }) => void task(extract, { day: 'x' })), { catalog });
     expectError(errors, 'invalid_input', /onFailure input\.note: callbacks can use run context and params only/);
     expectError(errors, 'unknown_activity', /onFailure: activity 'notify' is not in the activity catalog/);
+  });
+
+  it('reports a Ref put inside an ordinary template string, naming the task and field', () => {
+    const errors = errorsOf(
+      dag('stringified', ({ task, ctx }) => {
+        const raw = task(extract, { day: `landing/dt=${ctx.logicalDate}/` });
+        task(extract, { day: `from ${raw.field('key')}` }, { id: 'again' });
+      }),
+    );
+    const [first, second] = errors.filter((e) => e.code === 'invalid_input');
+    assert.equal(errors.length, 2, errors.map((e) => e.message).join('\n'));
+    assert.equal(
+      first?.message,
+      `${FILE}: dag 'stringified', task 'extract': input.day: ctx.logicalDate was put inside a string with \${...}, where it can only become "[object Object]" (it has no value until the run); build the string with tpl\`...\` instead`,
+    );
+    assert.match(second?.message ?? '', /task 'again': input\.day: the output of 'extract'\.key was put inside a string/);
+  });
+
+  it('reports a task after a branch that joins none of its arms', () => {
+    const pick = defineBranch('pick', async () => 'a' as const);
+    const errors = errorsOf(
+      dag('armless', ({ task, branch }) => {
+        const choice = branch(pick);
+        task(extract, { day: 'x' }).after(choice);
+        task(transform, { key: 'y' }).after(choice.when('a'));
+      }),
+    );
+    expectError(errors, 'invalid_input', /follows branch 'pick' without joining one of its arms: use \.after\(pick\.when\('<label>'\)\)/, 'extract');
+    assert.equal(errors.length, 1);
+  });
+
+  it('reports params JSON Schema cannot carry, and required params on a scheduled DAG', () => {
+    const transformed = errorsOf(dag('transformed', { params: z.object({ n: z.string().transform(Number), c: z.coerce.number() }) }, ({ task }) => void task(listDays)));
+    assert.deepEqual(
+      transformed.map((e) => e.detail),
+      [
+        "param 'n': transforms and pipes are not supported; params are plain JSON, checked against their JSON Schema when a run starts",
+        "param 'c': z.coerce is not supported; params are plain JSON (pass a number as a number)",
+      ],
+    );
+    const refined = errorsOf(dag('refined', { params: z.object({ d: z.string().refine((v) => v.length > 1) }) }, ({ task }) => void task(listDays)));
+    expectError(refined, 'invalid_params', /param 'd': \.refine\(\) checks are not supported/);
+    const scheduled = errorsOf(dag('needs_day', { schedule: '0 6 * * *', params: z.object({ day: z.string(), region: z.string().default('eu') }) }, ({ task }) => void task(listDays)));
+    expectError(scheduled, 'invalid_params', /param 'day' has no default, but scheduled runs start without params: give it a default/);
   });
 
   it('validateDag checks hand-made specs too', () => {

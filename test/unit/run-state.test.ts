@@ -71,7 +71,63 @@ test('mark success lets downstream tasks run', () => {
   assert.equal(run.output('a'), null);
 });
 
-test('a branch skips the downstream tasks it did not choose, and their descendants', () => {
+test('a branch runs the arms whose labels it chose and skips the others, with their descendants', () => {
+  const run = new RunState(
+    spec([
+      task('pick', [], { kind: 'branch' }),
+      task('eu', ['pick'], { when: { pick: ['eu'] } }),
+      task('eu_too', ['pick'], { when: { pick: ['eu', 'both'] } }),
+      task('us', ['pick'], { when: { pick: ['us'] } }),
+      task('after_us', ['us']),
+    ]),
+  );
+  run.promote();
+  assert.throws(() => run.chooseBranch('pick', ['asia']), /branch 'pick' chose 'asia', but no task follows that label \(arms: eu, both, us\)/);
+  run.chooseBranch('pick', ['eu']);
+  run.finish('pick', 'success', { output: 'eu' });
+  assert.deepEqual(run.promote(), ['eu', 'eu_too']);
+  assert.deepEqual([states(run).us, states(run).after_us], ['skipped', 'skipped']);
+});
+
+test('clearing re-runs finished tasks (with their descendants) and drops their outputs', () => {
+  const run = new RunState(spec([task('a'), task('b', ['a']), task('c', ['b']), task('side')]));
+  for (const id of ['a', 'side']) run.start(id, 't');
+  run.finish('a', 'success', { output: 'A' });
+  run.finish('side', 'success', { output: 'S' });
+  run.promote();
+  run.finish('b', 'failed', { error: 'boom' });
+  run.promote();
+  assert.equal(states(run).c, 'upstream_failed');
+  assert.deepEqual(run.clear(['a'], false), ['a']);
+  assert.equal(run.output('a'), undefined);
+  assert.deepEqual(states(run), { a: 'pending', side: 'success', b: 'failed', c: 'upstream_failed' });
+  assert.deepEqual(run.clear(['a'], true), ['a', 'b', 'c']);
+  assert.deepEqual(states(run), { a: 'pending', side: 'success', b: 'pending', c: 'pending' });
+  assert.deepEqual(run.promote(), ['a']);
+});
+
+test('a cleared closed run restores what the earlier execution recorded, branch choices included', () => {
+  const tasks = [
+    task('pick', [], { kind: 'branch' }),
+    task('eu', ['pick'], { when: { pick: ['eu'] } }),
+    task('us', ['pick'], { when: { pick: ['us'] } }),
+    task('publish', ['eu', 'us'], { triggerRule: 'none_failed_min_one_success' }),
+  ];
+  const run = new RunState(spec(tasks));
+  run.restore([
+    { id: 'pick', state: 'success', attempts: 1, output: 'eu' },
+    { id: 'us', state: 'skipped', attempts: 0, skipReason: 'branch' },
+    { id: 'publish', state: 'success', attempts: 2, output: 'P' },
+    { id: 'eu', state: 'success', attempts: 1, output: 'cleared' },
+  ], ['eu']);
+  assert.deepEqual(run.promote(), ['eu']);
+  assert.equal(run.record('publish').attempts, 2);
+  assert.equal(run.output('pick'), 'eu');
+  assert.equal(run.record('eu').attempts, 1, 'a cleared task keeps counting attempts');
+  assert.equal(run.output('eu'), undefined);
+});
+
+test('(specs compiled before branch arms) a branch skips the downstream tasks it did not choose, and their descendants', () => {
   const run = new RunState(
     spec([
       task('pick', [], { kind: 'branch' }),
@@ -91,7 +147,7 @@ test('a branch skips the downstream tasks it did not choose, and their descendan
   assert.deepEqual(run.promote(), ['join']);
 });
 
-test('a branch may only choose its direct downstream tasks', () => {
+test('(specs compiled before branch arms) a branch may only choose its direct downstream tasks', () => {
   const run = new RunState(spec([task('pick', [], { kind: 'branch' }), task('left', ['pick']), task('far', ['left'])]));
   assert.throws(() => run.chooseBranch('pick', ['far']), /'far'.*not directly downstream of it/);
 });

@@ -1,12 +1,9 @@
-import type { TaskStatus } from '../messages';
+import type { SkipReason, TaskStatus } from '../messages';
 import type { DagSpec, TaskSpec, TaskState } from '../spec';
 import { decide, isTerminal } from './trigger-rules';
 
-/** Why a task was skipped; branch skips survive operator retries, rule skips do not. */
-type SkipReason = 'branch' | 'trigger_rule' | 'sensor_timeout';
 
 interface TaskRecord extends TaskStatus {
-  skipReason?: SkipReason;
   /** Mapped tasks: the list being fanned out over and each instance's output. */
   mapList?: unknown;
   mapOutputs?: unknown[];
@@ -81,20 +78,31 @@ export class RunState {
     return ready;
   }
 
+  /**
+   * A task in branch arms (`.after(choice.when('eu'))`) is skipped unless the branch chose one of
+   * its labels. Specs compiled before arms existed name tasks by id instead: the chosen ids.
+   */
   private unchosenByBranch(spec: TaskSpec): boolean {
     return spec.upstream.some((up) => {
       const chosen = this.branchChoices.get(up);
-      return chosen !== undefined && this.record(up).state === 'success' && !chosen.has(spec.id);
+      if (chosen === undefined || this.record(up).state !== 'success') return false;
+      const labels = spec.when?.[up];
+      return labels ? !labels.some((l) => chosen.has(l)) : !chosen.has(spec.id);
     });
   }
 
-  /** Records a branch task's choice; ids that are not direct downstreams are a task error. */
+  /** Records a branch task's choice; labels no arm uses (or, for old specs, ids that are not direct downstreams) are a task error. */
   chooseBranch(id: string, chosen: readonly string[]): void {
     const downstream = this.downstream.get(id) ?? [];
-    const unknown = chosen.filter((c) => !downstream.includes(c));
+    const arms = [...new Set(downstream.flatMap((d) => this.spec(d).when?.[id] ?? []))];
+    const known = arms.length > 0 ? arms : downstream;
+    const unknown = chosen.filter((c) => !known.includes(c));
     if (unknown.length > 0) {
+      const list = unknown.map((u) => `'${u}'`).join(', ');
       throw new Error(
-        `branch '${id}' chose ${unknown.map((u) => `'${u}'`).join(', ')}, which ${unknown.length > 1 ? 'are' : 'is'} not directly downstream of it (downstream: ${downstream.join(', ') || 'none'})`,
+        arms.length > 0
+          ? `branch '${id}' chose ${list}, but no task follows ${unknown.length > 1 ? 'those labels' : 'that label'} (arms: ${arms.join(', ')})`
+          : `branch '${id}' chose ${list}, which ${unknown.length > 1 ? 'are' : 'is'} not directly downstream of it (downstream: ${downstream.join(', ') || 'none'})`,
       );
     }
     this.branchChoices.set(id, new Set(chosen));
@@ -152,6 +160,49 @@ export class RunState {
     return reset;
   }
 
+  /**
+   * An operator's "clear": the tasks run again (with `downstream`, so does everything after
+   * them). Their outputs, branch choices and mapped instances are dropped; tasks waiting on them
+   * (upstream_failed, skipped by a trigger rule) are reopened. Returns every task it reset.
+   */
+  clear(ids: readonly string[], downstream: boolean): string[] {
+    const targets = downstream ? this.withDescendants(ids) : [...new Set(ids)];
+    for (const id of targets) {
+      const record = this.record(id);
+      Object.assign(record, { state: 'pending', output: undefined, error: undefined, endedAt: undefined, skipReason: undefined });
+      Object.assign(record, { mapped: undefined, mapList: undefined, mapOutputs: undefined });
+      this.branchChoices.delete(id);
+    }
+    const reopened = targets.flatMap((id) => this.reopenDownstream(id));
+    return [...new Set([...targets, ...reopened])];
+  }
+
+  /** `ids` and every task downstream of them, in topological order. */
+  withDescendants(ids: readonly string[]): string[] {
+    const found = new Set(ids);
+    for (const id of this.order) if (this.spec(id).upstream.some((up) => found.has(up))) found.add(id);
+    return this.order.filter((id) => found.has(id));
+  }
+
+  /**
+   * A cleared closed run starting again: the tasks that were not cleared keep what the earlier
+   * execution recorded (state, output, attempts, branch choices), so only the cleared ones run.
+   */
+  restore(tasks: readonly TaskStatus[], cleared: readonly string[]): void {
+    for (const saved of tasks) {
+      if (!this.records.has(saved.id)) continue;
+      const record = this.record(saved.id);
+      record.attempts = saved.attempts; // attempt numbers go on, cleared tasks' too
+      if (cleared.includes(saved.id) || !isTerminal(saved.state)) continue;
+      Object.assign(record, { state: saved.state, output: saved.output, error: saved.error, startedAt: saved.startedAt, endedAt: saved.endedAt, skipReason: saved.skipReason });
+      if (saved.mapped) record.mapped = [...saved.mapped];
+      if (saved.state === 'success' && this.spec(saved.id).kind === 'branch') {
+        const choice = saved.output;
+        this.branchChoices.set(saved.id, new Set(typeof choice === 'string' ? [choice] : Array.isArray(choice) ? (choice as string[]) : []));
+      }
+    }
+  }
+
   /** An operator's "mark success": the task counts as succeeded with no output. */
   markSuccess(id: string, now: string): string[] {
     const record = this.record(id);
@@ -189,7 +240,7 @@ export class RunState {
 
   snapshot(): TaskStatus[] {
     return this.order.map((id) => {
-      const { skipReason: _skip, mapList: _list, mapOutputs: _outputs, ...status } = this.record(id);
+      const { mapList: _list, mapOutputs: _outputs, ...status } = this.record(id);
       return { ...status, ...(status.mapped ? { mapped: [...status.mapped] } : {}) };
     });
   }

@@ -192,9 +192,14 @@ export class TaskExecutor {
     }
   }
 
-  /** One task (or mapped instance) with its retry policy: an activity per attempt. */
+  /**
+   * One task (or mapped instance) with its retry policy: an activity per attempt. An attempt
+   * whose worker went silent (heartbeat timeout) is retried at once, up to LOST_WORKER_RETRIES
+   * times, without using up the task's own retries: a killed worker is not the task's fault.
+   */
   private async attempts(task: TaskSpec, index?: number): Promise<AttemptResult> {
     const input = resolveTemplate(task.input, this.scopeFor(task, index));
+    let lostWorkers = 0;
     for (let retry = 0; ; retry++) {
       const attempt = this.startAttempt(task.id, index);
       const ctx: TaskContext = { ...this.context, taskId: task.id, attempt, ...(index === undefined ? {} : { mapIndex: index }) };
@@ -210,6 +215,25 @@ export class TaskExecutor {
         return { ok: true, output };
       } catch (err) {
         if (wf.isCancellation(err)) throw err;
+        const timeout = timeoutType(err);
+        if (timeout !== undefined && wf.patched(CLOSE_LOST_ATTEMPTS)) {
+          await system.closeLostAttempt({
+            temporalRunId: wf.workflowInfo().runId,
+            runId: this.context.runId,
+            dagId: this.context.dagId,
+            taskId: task.id,
+            ...(index === undefined ? {} : { mapIndex: index }),
+            attempt,
+            error: timeout === 'HEARTBEAT' ? `attempt lost: no heartbeat for ${Math.round((task.heartbeatTimeoutMs ?? 0) / 1000)}s (its worker stopped or hung)` : describe(err),
+          });
+          if (timeout === 'HEARTBEAT' && lostWorkers < LOST_WORKER_RETRIES) {
+            lostWorkers += 1;
+            retry -= 1;
+            this.setRetrying(task.id, index);
+            await wf.sleep(LOST_WORKER_RETRY_DELAY_MS);
+            continue;
+          }
+        }
         if (retry >= task.retry.retries || isNonRetryable(err)) return { ok: false, error: describe(err) };
         this.setRetrying(task.id, index);
         await wf.sleep(backoff(task.retry, retry + 1));
@@ -252,11 +276,23 @@ export class TaskExecutor {
  */
 const MAX_MAPPED = 5000;
 
+/** Patch id: lost attempts are closed in Postgres and retried once more (runs started before replay without). */
+const CLOSE_LOST_ATTEMPTS = 'sluice-close-lost-attempts';
+/** Attempts lost with their worker that are retried beyond the task's own retries. */
+const LOST_WORKER_RETRIES = 3;
+const LOST_WORKER_RETRY_DELAY_MS = 1000;
+
 /** Marks a soft-failed sensor: it is skipped, not failed. */
 const SOFT_FAILED = Symbol('soft-failed');
 
 function backoff(policy: RetrySpec, retryNumber: number): number {
   return Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** (retryNumber - 1), policy.maxIntervalMs);
+}
+
+/** The kind of timeout an attempt failed with, if it timed out (HEARTBEAT: its worker went silent). */
+function timeoutType(err: unknown): string | undefined {
+  if (!(err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure)) return undefined;
+  return String(err.cause.timeoutType ?? 'UNKNOWN');
 }
 
 function isNonRetryable(err: unknown): boolean {

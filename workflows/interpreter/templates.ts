@@ -34,11 +34,18 @@ export interface TemplateScope {
   item?: { list: unknown; index: number };
 }
 
-/** Replaces the `$ref`, `$ctx` and `$item` placeholders of a task's input template. */
+/**
+ * Replaces the `$ref`, `$ctx`, `$item` and `$tpl` placeholders of a task's input template.
+ * @throws when a tpl value is missing or not a scalar: the task cannot start with that input.
+ */
 export function resolveTemplate(template: unknown, scope: TemplateScope): unknown {
   if (Array.isArray(template)) return template.map((v) => resolveTemplate(v, scope));
   if (!isRecord(template)) return template;
   const keys = Object.keys(template);
+  if (keys.length === 1 && isRecord(template.$tpl)) {
+    const { strings, values } = template.$tpl as { strings: string[]; values: unknown[] };
+    return strings.reduce((text, part, i) => (i === 0 ? part : `${text}${templateValue(values[i - 1], scope, i - 1)}${part}`), '');
+  }
   if (keys.length === 1 && isRecord(template.$ref)) {
     const ref = template.$ref as { task: string; path: string[] };
     return getPath(scope.output(ref.task), ref.path);
@@ -54,6 +61,24 @@ export function resolveTemplate(template: unknown, scope: TemplateScope): unknow
   const resolved: Record<string, unknown> = {};
   for (const key of keys) resolved[key] = resolveTemplate(template[key], scope);
   return resolved;
+}
+
+/** One value of a tpl string: scalars only, so a string never silently reads "[object Object]". */
+function templateValue(placeholder: unknown, scope: TemplateScope, index: number): string {
+  const value = resolveTemplate(placeholder, scope);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const what = describePlaceholder(placeholder);
+  if (value === null || value === undefined) throw new Error(`tpl value ${index + 1} (${what}) is ${String(value)} in this run`);
+  throw new Error(`tpl value ${index + 1} (${what}) is ${isOffloaded(value) ? 'a large output stored in S3' : Array.isArray(value) ? 'a list' : 'an object'}; use a field of it`);
+}
+
+function describePlaceholder(placeholder: unknown): string {
+  if (!isRecord(placeholder)) return JSON.stringify(placeholder);
+  const path = (p: unknown) => (Array.isArray(p) && p.length > 0 ? `.${p.join('.')}` : '');
+  if (isRecord(placeholder.$ref)) return `output of '${String(placeholder.$ref.task)}'${path(placeholder.$ref.path)}`;
+  if (typeof placeholder.$ctx === 'string') return `ctx.${placeholder.$ctx}${path(placeholder.path)}`;
+  if (Array.isArray(placeholder.$item)) return `the mapped item${path(placeholder.$item)}`;
+  return 'a value';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../../../infra/config';
 import { findDag, loadDags, UnknownDagError } from '../../dag-registry';
+import { typecheckDagFolder } from '../../dag-typecheck';
+import { DagTestInputError, runDag, type DagTestEvent } from '../../testing/run-dag';
 import { badInput, CliError, EXIT } from '../errors';
+import { confFlag } from '../flags';
 import { table, type Output } from '../output';
 
 export function registerDagCommands(program: Command, output: () => Output): void {
@@ -30,16 +34,20 @@ export function registerDagCommands(program: Command, output: () => Output): voi
 
   dags
     .command('validate')
-    .description('load every DAG and report each problem; non-zero exit when any')
-    .action(() => {
+    .description('type-check and load every DAG and report each problem; non-zero exit when any')
+    .option('--no-typecheck', 'skip the TypeScript type check (a few seconds); load and validate only')
+    .action((flags: { typecheck: boolean }) => {
       const loaded = loadDags();
-      output().result({ valid: loaded.errors.length === 0, dags: loaded.dags.length, errors: loaded.errors }, () =>
-        loaded.errors.length === 0
-          ? `${loaded.dags.length} DAGs valid`
-          : `${loaded.errors.length} problem(s):\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}`,
+      const errors = [...(flags.typecheck ? typecheckDagFolder(loadConfig().dagsDir) : []), ...loaded.errors];
+      output().result({ valid: errors.length === 0, dags: loaded.dags.length, errors }, () =>
+        errors.length === 0
+          ? `${loaded.dags.length} DAGs valid${flags.typecheck ? ' (type-checked)' : ''}`
+          : `${errors.length} problem(s):\n${errors.map((e) => `  - ${e}`).join('\n')}`,
       );
-      if (loaded.errors.length > 0) throw new CliError(`DAG validation failed with ${loaded.errors.length} problem(s)`);
+      if (errors.length > 0) throw new CliError(`DAG validation failed with ${errors.length} problem(s)`);
     });
+
+  registerDagTest(dags, output);
 
   dags
     .command('show <dagId>')
@@ -59,6 +67,51 @@ export function registerDagCommands(program: Command, output: () => Output): voi
         ].join('\n'),
       );
     });
+}
+
+/** `sluice dags test`: one run on a private task queue, its task states and logs printed as they happen. */
+function registerDagTest(dags: Command, output: () => Output): void {
+  dags
+    .command('test <dagId>')
+    .description('run one DAG run end to end on a private task queue, printing task states and logs as it goes (like `airflow dags test`)')
+    .option('--date <date>', "logical date: YYYY-MM-DD (the schedule's fire time that day) or an instant (default: now)")
+    .option('--conf <json>', "params as a JSON object, checked against the DAG's params schema")
+    .action(async (dagId: string, flags: { date?: string; conf?: string }) => {
+      const { definition } = findOrBadInput(dagId);
+      const started = Date.now();
+      const out = output();
+      let result;
+      try {
+        result = await runDag(definition, {
+          ...(flags.date === undefined ? {} : { date: flags.date }),
+          params: confFlag(flags.conf) as Record<string, unknown>,
+          onEvent: (event) => out.info(formatEvent(event)),
+        });
+      } catch (err) {
+        if (err instanceof DagTestInputError) throw badInput(err.message);
+        if (isConnectionError(err)) throw new CliError(`cannot reach Temporal (${(err as Error).message}); is \`sluice up\` running?`, EXIT.unreachable);
+        throw err;
+      }
+      const counts = Object.values(result.tasks).reduce<Record<string, number>>((c, t) => ({ ...c, [t.state]: (c[t.state] ?? 0) + 1 }), {});
+      out.result(result, () =>
+        `${result.runId}: ${result.state} in ${((Date.now() - started) / 1000).toFixed(1)} s (${Object.entries(counts).map(([state, n]) => `${n} ${state}`).join(', ')})${result.error ? `\n${result.error}` : ''}`,
+      );
+      if (result.state !== 'success') process.exitCode = EXIT.failed;
+    });
+}
+
+function formatEvent(event: DagTestEvent): string {
+  const time = event.at.slice(11, 23);
+  if (event.kind === 'task') {
+    const attempt = event.state === 'running' || event.attempts > 1 ? ` (attempt ${event.attempts})` : '';
+    return `${time}  ${event.taskId.padEnd(24)}  ${event.state}${attempt}${event.error ? `: ${event.error}` : ''}`;
+  }
+  const where = event.mapIndex === undefined ? event.taskId : `${event.taskId}[${event.mapIndex}]`;
+  return `${time}  ${where.padEnd(24)}  | ${event.level === 'info' ? '' : `${event.level} `}${event.msg}${event.data ? ` ${JSON.stringify(event.data)}` : ''}`;
+}
+
+function isConnectionError(err: unknown): boolean {
+  return err instanceof Error && /TransportError|ECONNREFUSED|Failed to connect|tcp connect error/i.test(`${err.name} ${err.message}`);
 }
 
 export function findOrBadInput(dagId: string) {
