@@ -16,7 +16,6 @@ const DEFAULT_OPTIONS: ts.CompilerOptions = {
   strict: true,
   esModuleInterop: true,
   skipLibCheck: true,
-  types: ['node'],
 };
 
 /**

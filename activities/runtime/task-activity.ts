@@ -20,6 +20,9 @@ export interface TaskRuntimeDeps {
   resources: Resources;
 }
 
+/** The worker log's line (debug level) for every attempt that starts; `sluice dags test` shows it. */
+export const ATTEMPT_STARTED = 'attempt started';
+
 export type TaskActivity = (input: unknown, ctx: WireContext, outcome?: unknown) => Promise<unknown>;
 
 export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActivity {
@@ -34,6 +37,7 @@ export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActiv
       attempt: wire.attempt,
     };
     const log = new AttemptLog(deps.logger.child({ runId: wire.runId, taskId: wire.taskId, mapIndex: wire.mapIndex, attempt: wire.attempt }));
+    log.debug(ATTEMPT_STARTED);
     // Recording the start runs beside the task, not before it: it must not add to hop latency.
     const started = deps.history.start(key);
     const heartbeat = keepHeartbeating(activity);

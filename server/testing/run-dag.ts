@@ -12,6 +12,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { Resources } from '../../activities/resources';
 import { createOutputStore } from '../../activities/runtime/outputs';
+import { ATTEMPT_STARTED } from '../../activities/runtime/task-activity';
 import { compileDag, validateParams, type DagDefinition } from '../../dags/sdk';
 import { loadConfig, type Config } from '../../infra/config';
 import { bundleWorkflows } from '../../workers/bundle';
@@ -74,8 +75,8 @@ export async function runDag(definition: DagDefinition, options: RunDagOptions =
   // Every task on the private queue; no operator window, so a failure ends the run.
   const testSpec: DagSpec = { ...spec, taskQueue, operatorWindowMs: 0, tasks: spec.tasks.map(({ taskQueue: _own, ...t }) => t) };
 
-  const emit = options.onEvent ?? (() => undefined);
-  const logger = pino({ level: 'info' }, taskLogStream(emit));
+  const emit = onceEach(options.onEvent ?? (() => undefined));
+  const logger = pino({ level: 'debug' }, taskLogStream(emit));
   installRuntimeLogger(logger);
   const resources = openResources(config);
   const native = await NativeConnection.connect({ address: config.temporal.address });
@@ -131,12 +132,9 @@ async function execute(
   );
   let done = false;
   void closed.then(() => (done = true));
-  const seen = new Map<string, string>();
   const report = (status: DagRunStatus) => {
     for (const t of status.tasks) {
-      const key = `${t.state}#${t.attempts}`;
-      if (seen.get(t.id) === key) continue;
-      seen.set(t.id, key);
+      if (t.state === 'pending') continue;
       run.emit({ kind: 'task', at: new Date().toISOString(), taskId: t.id, state: t.state, attempts: t.attempts, ...(t.error ? { error: t.error } : {}) });
     }
   };
@@ -158,6 +156,22 @@ async function execute(
     ),
   );
   return { runId, logicalDate: final.logicalDate, state: error === undefined ? 'success' : 'failed', tasks, ...(error === undefined ? {} : { error }) };
+}
+
+/**
+ * Task states come from polling the run and, for starts, from the worker's log as they happen;
+ * each state of each attempt is passed on once, however often it is seen.
+ */
+function onceEach(emit: (event: DagTestEvent) => void): (event: DagTestEvent) => void {
+  const seen = new Map<string, string>();
+  return (event) => {
+    if (event.kind === 'task') {
+      const key = `${event.state}#${event.attempts}`;
+      if (seen.get(event.taskId) === key) return;
+      seen.set(event.taskId, key);
+    }
+    emit(event);
+  };
 }
 
 function resolveDate(spec: DagSpec, date: string | Date | undefined): Date {
@@ -191,12 +205,19 @@ function taskLogStream(emit: (e: DagTestEvent) => void): Writable {
         const entry = JSON.parse(line) as Record<string, unknown>;
         const { level, time, msg, taskId, attempt, mapIndex, runId: _r, pid: _p, hostname: _h, ...data } = entry;
         if (typeof taskId !== 'string') {
-          process.stderr.write(`${line}\n`);
+          // The SDK warns about every failed task and run, which the events already show.
+          if (Number(level) >= 50) process.stderr.write(`${line}\n`);
           continue;
         }
+        const at = new Date(Number(time)).toISOString();
+        if (msg === ATTEMPT_STARTED) {
+          emit({ kind: 'task', at, taskId, state: 'running', attempts: Number(attempt) });
+          continue;
+        }
+        if (Number(level) < 30) continue;
         emit({
           kind: 'log',
-          at: new Date(Number(time)).toISOString(),
+          at,
           taskId,
           attempt: Number(attempt),
           ...(typeof mapIndex === 'number' ? { mapIndex } : {}),

@@ -303,7 +303,8 @@ function isNonRetryable(err: unknown): boolean {
 export function describe(err: unknown): string {
   const cause = err instanceof wf.ActivityFailure ? err.cause : err;
   if (cause instanceof wf.TimeoutFailure) return `timed out (${cause.timeoutType ?? 'unknown'} timeout)`;
-  if (cause instanceof wf.ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+  // A typed failure keeps its type (`MissingInput: ...`); a plain thrown Error is just its message.
+  if (cause instanceof wf.ApplicationFailure) return cause.type && cause.type !== 'Error' ? `${cause.type}: ${cause.message}` : cause.message;
   if (cause instanceof Error) return cause.message;
   return String(cause);
 }
