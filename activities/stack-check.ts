@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/activity';
-import { defineTask } from '../dags/sdk';
+import { defineTask } from 'sluice/sdk';
 
 export interface WarehouseProbe {
   database: string;

@@ -27,8 +27,13 @@ export function typecheckDagFolder(dir: string): string[] {
   const files = readdirSync(root)
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
     .map((name) => path.join(root, name));
+  return typecheckFiles(files, root);
+}
+
+/** The same for any files, with the tsconfig.json found from `dir` upwards (or strict defaults). */
+export function typecheckFiles(files: readonly string[], dir: string): string[] {
   if (files.length === 0) return [];
-  const program = ts.createProgram(files, { ...compilerOptions(root), noEmit: true });
+  const program = ts.createProgram(files, { ...compilerOptions(path.resolve(dir)), noEmit: true });
   return ts
     .getPreEmitDiagnostics(program)
     .filter((d) => d.category === ts.DiagnosticCategory.Error && !d.file?.fileName.includes('/node_modules/'))
