@@ -6,7 +6,7 @@ import { DagBuildError, dagError, type DagError, type DagErrorCode } from './err
 import { specVersion } from './hash';
 import { DEFAULTS, checkKeys, durationMs } from './options';
 import { checkParamsSchema, paramsJsonSchema, requiredParams } from './params';
-import { placeholder, toTemplate } from './refs';
+import { isRefNode, placeholder, toTemplate, type RefNode } from './refs';
 import { isTaskDef, type AnyTaskDef, type Catalog } from './task-def';
 import { validateDag } from './validate';
 
@@ -140,15 +140,15 @@ function compileCallback(
     return undefined;
   }
   if (cb.def.kind !== 'task') report(`${name}: '${cb.def.name}' is a ${cb.def.kind}; callbacks must be tasks`, 'wrong_task_kind');
-  const input = toTemplate(
-    cb.input,
-    (ref, at) => {
-      if (ref.target.kind === 'context') return placeholder(ref);
-      report(`${name} input${at ? `.${at}` : ''}: callbacks can use run context and params only, not a ${ref.target.kind} reference`);
-      return null;
-    },
-    (at, problem) => report(`${name} input${at ? `.${at}` : ''}: ${problem}`),
-  );
+  const where = (at: string) => `${name} input${at ? `.${at}` : ''}`;
+  const convert = (ref: RefNode, at: string): unknown => {
+    if (ref.target.kind === 'context') return placeholder(ref);
+    // A tpl string may use run context too: its values are checked the same way.
+    if (ref.target.kind === 'template') return placeholder(ref, (value, i) => (isRefNode(value) ? convert(value, `${at}.tpl[${i}]`) : value));
+    report(`${where(at)}: callbacks can use run context and params only, not a ${ref.target.kind} reference`);
+    return null;
+  };
+  const input = toTemplate(cb.input, convert, (at, problem) => report(`${where(at)}: ${problem}`));
   return { activity: cb.def.name, input: input ?? null };
 }
 

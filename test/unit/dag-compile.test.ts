@@ -284,7 +284,7 @@ describe('compileDag', () => {
           tags: ['orders'],
           description: 'Orders.',
           onFailure: callback(notify, { channel: '#data', dag: runContext.dagId }),
-          onSuccess: callback(notify, { channel: '#ok', dag: 'settings' }),
+          onSuccess: callback(notify, { channel: '#ok', dag: tpl`${runContext.dagId} on ${runContext.ds}` }),
         },
         ({ task }) => void task(extract, { day: 'x' }),
       ),
@@ -298,7 +298,7 @@ describe('compileDag', () => {
     assert.deepEqual(spec.tags, ['orders']);
     assert.equal(spec.description, 'Orders.');
     assert.deepEqual(spec.onFailure, { activity: 'notify', input: { channel: '#data', dag: { $ctx: 'dagId' } } });
-    assert.deepEqual(spec.onSuccess, { activity: 'notify', input: { channel: '#ok', dag: 'settings' } });
+    assert.deepEqual(spec.onSuccess?.input, { channel: '#ok', dag: { $tpl: { strings: ['', ' on ', ''], values: [{ $ctx: 'dagId' }, { $ctx: 'ds' }] } } });
     assert.equal(byId(spec, 'extract').taskQueue, undefined, 'tasks run on the DAG queue unless they name one');
   });
 
