@@ -68,7 +68,7 @@ function readFile(file: string, explicit: boolean, problems: string[]): { found:
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // Only a file someone named must exist; the default location is optional.
-    if (code !== 'ENOENT' || explicit) problems.push(`SLUICE_SECRETS_FILE: cannot read ${file} (${code})`);
+    if (code !== 'ENOENT' || explicit) problems.push(`SLUICE_SECRETS_FILE: cannot read ${file} (${String(code)})`);
     return { found: false };
   }
   let json: unknown;

@@ -45,7 +45,7 @@ export function validateDag(spec: DagSpec, options: { file?: string } = {}): Dag
       const upstream = firstById.get(up);
       if (!upstream) report('dangling_reference', `depends on '${up}', which is not a task of this DAG`, task.id);
       else if (upstream.kind === 'branch' && !task.when?.[up]) {
-        report('invalid_input', `follows branch '${up}' without joining one of its arms: use .after(${up.split('.').at(-1)}.when('<label>')) so the branch decides whether it runs`, task.id);
+        report('invalid_input', `follows branch '${up}' without joining one of its arms: use .after(${up.slice(up.lastIndexOf('.') + 1)}.when('<label>')) so the branch decides whether it runs`, task.id);
       }
     }
     for (const branch of Object.keys(task.when ?? {})) {

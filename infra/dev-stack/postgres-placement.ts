@@ -225,7 +225,7 @@ async function placeData(
     // loss, and moving a data directory is the operator's call.
     throw new Error(
       `The Postgres data directory ${inHome} exists, but OS user ${user.name}, which runs Postgres when Sluice ` +
-        `runs as root, cannot enter ${blockedAt}. Let it enter that directory, or move ${inHome} to ` +
+        `runs as root, cannot enter ${blockedAt ?? home}. Let it enter that directory, or move ${inHome} to ` +
         `${await relocatedDataDir(home, relocationDir)} (Sluice then uses it from there)`,
     );
   }
@@ -240,7 +240,7 @@ async function placeData(
   await mkdirReachable(path.dirname(dataDir));
   if (!(await canEnter(user, path.dirname(dataDir)))) {
     throw new Error(
-      `OS user ${user.name}, which runs Postgres when Sluice runs as root, cannot enter ${blockedAt}, nor ` +
+      `OS user ${user.name}, which runs Postgres when Sluice runs as root, cannot enter ${blockedAt ?? home}, nor ` +
         `${await firstUnenterable(path.dirname(dataDir), user)} (for the data directory ${dataDir}). ` +
         `Make ${relocationDir} reachable for it, or set DATABASE_URL to use an external Postgres`,
     );
@@ -251,7 +251,7 @@ async function placeData(
     pointer,
     `${dataDir}\n` +
       `# Sluice keeps the embedded Postgres data directory above outside SLUICE_HOME: as root, Sluice runs\n` +
-      `# Postgres as OS user ${user.name}, who cannot enter ${blockedAt}. Sluice uses that directory while\n` +
+      `# Postgres as OS user ${user.name}, who cannot enter ${blockedAt ?? home}. Sluice uses that directory while\n` +
       `# this file names it; delete both to drop the data.\n`,
   );
   return { dataDir, pointer, blockedAt };

@@ -203,7 +203,7 @@ function errorMessage(err: unknown): string {
 }
 
 function describeExit({ code, signal }: ExitInfo): string {
-  return signal ? `signal ${signal}` : `code ${code}`;
+  return signal ? `signal ${signal}` : `code ${String(code)}`;
 }
 
 /** The last lines of a log file, for error messages. */

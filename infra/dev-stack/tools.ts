@@ -117,7 +117,7 @@ function run(command: string, args: string[]): Promise<RunResult> {
     child.once('error', (err) => resolve({ status: `failed to run: ${err.message}`, outputTail: tail() }));
     child.once('close', (code, signal) =>
       resolve({
-        status: code === 0 ? 'ok' : signal ? `killed by ${signal}` : `exit code ${code}`,
+        status: code === 0 ? 'ok' : signal ? `killed by ${signal}` : `exit code ${String(code)}`,
         outputTail: code === 0 ? '' : tail(),
       }),
     );

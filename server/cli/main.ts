@@ -77,5 +77,7 @@ function classify(err: unknown): [number, string | undefined] {
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => process.exit(code));
+  // main turns every failure into an exit code; were it to reject anyway, Node's default for an
+  // unhandled rejection (print it, exit 1) is what we want.
+  void main(process.argv).then((code) => process.exit(code));
 }

@@ -27,12 +27,12 @@ export interface StartedRun {
  */
 export async function startDagRun(client: Client, spec: DagSpec, options: StartRunOptions): Promise<StartedRun> {
   const runId = runIdFor(spec.dagId, options.logicalDate);
-  const input: DagRunInput = {
+  const input = {
     spec,
     logicalDate: formatLogicalDate(options.logicalDate),
     params: options.params,
     trigger: options.trigger,
-  };
+  } satisfies DagRunInput;
   try {
     const handle = await client.workflow.start<typeof dagRun>('dagRun', {
       workflowId: runId,

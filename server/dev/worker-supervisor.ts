@@ -66,7 +66,7 @@ export function superviseWorker(options: SupervisorOptions): WorkerSupervisor {
     const child = spawnWorker(options.workflowBundlePath);
     const pid = child.pid ?? 0;
     const exited = new Promise<string>((resolve) => {
-      child.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `code ${code}`));
+      child.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `code ${String(code)}`));
       // Without a pid the process never ran, and no 'exit' follows.
       child.once('error', (err) => (child.pid === undefined ? resolve(`not started: ${err.message}`) : log.error({ err }, `worker (pid ${pid}) failed`)));
     });

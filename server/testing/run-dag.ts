@@ -113,7 +113,7 @@ async function execute(
   run: { logicalDate: Date; params: Record<string, unknown>; emit: (e: DagTestEvent) => void; timeoutMs: number },
 ): Promise<DagTestResult> {
   const runId = `${spec.dagId}-${formatLogicalDate(run.logicalDate)}-test`;
-  const input: DagRunInput = { spec, logicalDate: formatLogicalDate(run.logicalDate), params: run.params, trigger: 'test' };
+  const input = { spec, logicalDate: formatLogicalDate(run.logicalDate), params: run.params, trigger: 'test' } satisfies DagRunInput;
   const handle = await client.workflow.start<typeof dagRun>('dagRun', {
     workflowId: runId,
     taskQueue: spec.taskQueue,

@@ -151,7 +151,7 @@ test('Temporal fires exactly fireTimes around every 2027 transition, across zone
           const [got, want] = [iso(actual[i] ?? []), iso(fireTimes(cron, tz, a, b))];
           const extra = got.filter((t) => !want.includes(t));
           const missing = want.filter((t) => !got.includes(t));
-          if (extra.length || missing.length) mismatches.push(`${cron} in ${tz} around ${b.toISOString()}: Temporal also fires [${extra}], misses [${missing}]`);
+          if (extra.length || missing.length) mismatches.push(`${cron} in ${tz} around ${b.toISOString()}: Temporal also fires [${extra.join(',')}], misses [${missing.join(',')}]`);
         });
       }
     }),

@@ -52,7 +52,7 @@ export default dag('reload_shout', { schedule: '0 3 * * *', timezone: 'UTC' }, (
 
     // A worker process that dies is restarted, and runs go on.
     process.kill(Number(reloadedPid), 'SIGKILL');
-    await up.waitFor(new RegExp(`worker \\(pid ${reloadedPid}\\) exited unexpectedly \\(signal SIGKILL\\); restarting it in 1 s`));
+    await up.waitFor(new RegExp(`worker \\(pid ${Number(reloadedPid)}\\) exited unexpectedly \\(signal SIGKILL\\); restarting it in 1 s`));
     await assertRunSucceeds('reload_greet', env);
     await up.waitFor(/exited unexpectedly[^\n]*\n[\s\S]*worker ready \(pid \d+\)/);
 

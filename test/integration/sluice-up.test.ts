@@ -20,6 +20,7 @@ test('sluice up --demo runs stack_check, serves the console, and stops on Ctrl-C
   try {
     const demo = await up.waitFor(/demo run (stack_check-\S+): (\w+)/, 150_000);
     const [, runId, state] = demo;
+    assert.ok(runId !== undefined);
     assert.equal(state, 'success', up.stderr());
     assert.match(up.stdout(), /Sluice is up in [\d.]+ s/);
     const day = runId?.slice('stack_check-'.length, 'stack_check-'.length + 10);

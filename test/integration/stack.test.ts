@@ -72,7 +72,7 @@ describe('s3', () => {
       `${root}/bronze/orders/dt=2026-11-21/part-1.parquet`,
       `${root}/bronze/orders/dt=2026-11-22/part-0.parquet`,
       `${root}/bronze/orders_archive/dt=2026-11-21/part-0.parquet`,
-    ];
+    ] as const;
     for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `data of ${key}` }));
 
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: keys[0] }));

@@ -35,7 +35,7 @@ export async function startSluiceUp(args: string[], env: NodeJS.ProcessEnv): Pro
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   return {
-    consoleUrl: `http://127.0.0.1:${port}`,
+    consoleUrl: `http://127.0.0.1:${String(port)}`,
     stdout: () => stdout,
     stderr: () => stderr,
     async waitFor(pattern, timeoutMs = 30_000) {
@@ -45,7 +45,7 @@ export async function startSluiceUp(args: string[], env: NodeJS.ProcessEnv): Pro
         if (match) return match;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      throw new Error(`timed out waiting for ${pattern}; output so far:\n${stdout}\n${stderr}`);
+      throw new Error(`timed out waiting for ${String(pattern)}; output so far:\n${stdout}\n${stderr}`);
     },
     async interrupt() {
       child.kill('SIGINT');

@@ -146,10 +146,10 @@ export const typed = dag(
 // Output types flow into downstream inputs across DAG boundaries of the type system.
 const params = validateParams(typed, { region: 'us' });
 if (params.ok) {
-  const region: string = params.params.region;
-  const limit: number | undefined = params.params.limit;
+  const _region: string = params.params.region;
+  const _limit: number | undefined = params.params.limit;
   // @ts-expect-error params are typed
-  const wrong: number = params.params.region;
+  const _wrong: number = params.params.region;
 }
 compileDag(typed);
 

@@ -244,7 +244,7 @@ describe('DAG validation', () => {
     );
     const messages = errors.map((e) => e.message);
     for (const pattern of [/maxActiveRuns must be a whole number >= 1, got 0/, /maxActiveTasks must be a whole number >= 1, got 1.5/, /task 'extract': retries must be a whole number >= 0, got -1/, /task 'extract': retryBackoff must be a number >= 1, got 0.5/]) {
-      assert.ok(messages.some((m) => pattern.test(m)), `${pattern} in\n${messages.join('\n')}`);
+      assert.ok(messages.some((m) => pattern.test(m)), `${String(pattern)} in\n${messages.join('\n')}`);
     }
   });
 
@@ -272,7 +272,9 @@ describe('DAG validation', () => {
   it('reports a Ref put inside an ordinary template string, naming the task and field', () => {
     const errors = errorsOf(
       dag('stringified', ({ task, ctx }) => {
+        // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- the mistake under test
         const raw = task(extract, { day: `landing/dt=${ctx.logicalDate}/` });
+        // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- the mistake under test
         task(extract, { day: `from ${raw.field('key')}` }, { id: 'again' });
       }),
     );

@@ -22,8 +22,8 @@ function local(at: Date, timezone: string): { day: string; time: string; offset:
     })
       .formatToParts(at)
       .map((p) => [p.type, p.value]),
-  );
-  return { day: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}`, offset: parts.timeZoneName as string };
+  ) as Record<Intl.DateTimeFormatPartTypes, string>;
+  return { day: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}`, offset: parts.timeZoneName };
 }
 
 /** Asserts one fire per local day of 2027 at `usual`, except the listed days. */

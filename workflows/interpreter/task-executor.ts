@@ -169,7 +169,7 @@ export class TaskExecutor {
     if (states.some((s) => s === 'running' || s === 'pending' || s === 'queued' || s === 'up_for_retry')) return;
     const failed = states.filter((s) => s === 'failed').length;
     if (failed > 0) {
-      this.run.finish(id, 'failed', { now: now(), error: `${failed} of ${states.length} mapped instances failed; last: ${record.error}` });
+      this.run.finish(id, 'failed', { now: now(), error: `${failed} of ${states.length} mapped instances failed; last: ${String(record.error)}` });
     } else {
       this.run.finish(id, 'success', { now: now(), output: [...outputs] });
     }

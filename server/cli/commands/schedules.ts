@@ -58,7 +58,7 @@ export function registerScheduleCommands(program: Command, output: () => Output,
         [
           `${dagId}: unpaused; runs started now: ${preview.runsStartedNow}; next fire: ${preview.nextFire ?? 'unknown'}`,
           preview.missedWhilePaused.length > 0
-            ? `${preview.missedWhilePaused.length} fire time(s) passed while paused (${preview.missedWhilePaused[0]} … ${preview.missedWhilePaused.at(-1)}); they do not run unless you backfill them`
+            ? `${preview.missedWhilePaused.length} fire time(s) passed while paused (${String(preview.missedWhilePaused[0])} … ${String(preview.missedWhilePaused.at(-1))}); they do not run unless you backfill them`
             : 'no fire time passed while paused',
         ].join('\n'),
       );

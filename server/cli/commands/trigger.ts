@@ -37,8 +37,8 @@ export function registerTrigger(program: Command, output: () => Output, session:
       // Waiting needs a worker: check before starting anything, not after a silent hang.
       if (flags.wait) await requireWorker(client.workflow, spec.taskQueue);
       const run = await startDagRun(client, spec, { logicalDate, params: params.params, trigger: 'manual', rerun: flags.rerun });
-      const note = offSchedule
-        ? ` (off-schedule: an ad-hoc run for now, not a fire time of '${spec.schedule?.cron}'; --date YYYY-MM-DD runs a scheduled day)`
+      const note = offSchedule && spec.schedule
+        ? ` (off-schedule: an ad-hoc run for now, not a fire time of '${spec.schedule.cron}'; --date YYYY-MM-DD runs a scheduled day)`
         : '';
       const out = output();
       const summary = { runId: run.runId, started: run.started, logicalDate: formatLogicalDate(logicalDate), offSchedule };
