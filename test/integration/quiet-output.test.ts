@@ -4,26 +4,16 @@
  * process prints the AWS SDK's Node-version warning, while other warnings still show.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { runNode } from '../support/cli';
 
 const REPO = path.resolve(__dirname, '../..');
 const SDK_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
 
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv) => runNode(args, env, REPO);
 
 /** This environment, minus the variables a process should set for itself. */
 function envWithout(...names: string[]): NodeJS.ProcessEnv {
@@ -55,6 +45,7 @@ test('npm test: the spec report on the terminal, logs in files, a failing file\'
   await writeFile(
     passing,
     `import { test } from 'node:test';
+import { runNode } from '../support/cli';
 console.log(JSON.stringify({ level: 30, msg: 'passing-file-log-line' }));
 console.error('passing-file-stderr-line');
 test('it passes', () => {});
@@ -63,6 +54,7 @@ test('it passes', () => {});
   await writeFile(
     failing,
     `import { test } from 'node:test';
+import { runNode } from '../support/cli';
 console.error('failing-file-marker');
 test('it fails', () => { throw new Error('on purpose'); });
 `,

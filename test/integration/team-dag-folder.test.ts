@@ -6,12 +6,11 @@
  * runs a DAG with `runDag` from `sluice/testing`. All against the real stack.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../support/cli';
+import { runCli, runNode } from '../support/cli';
 
 const REPO = path.resolve(__dirname, '../..');
 let team: string;
@@ -135,16 +134,9 @@ describe('a DAG folder outside the repository', () => {
   test("the team's own test file runs a DAG with runDag from sluice/testing", async () => {
     // Outside this suite's own test process (node:test refuses to nest otherwise).
     const { NODE_TEST_CONTEXT: _nested, ...outside } = env();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', path.join(team, 'test', 'orders.test.ts')], {
-      cwd: team,
-      env: outside,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    assert.equal(code, 0, output);
+    const result = await runNode(['--import', 'tsx', '--test', path.join(team, 'test', 'orders.test.ts')], outside, team);
+    const output = result.stdout + result.stderr;
+    assert.equal(result.code, 0, output);
     assert.match(output, /# pass 1/);
   });
 });

@@ -11,8 +11,13 @@ export interface CliResult {
 
 /** Runs the real `sluice` CLI in a child process, with this process's (test stack) environment. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+  return runNode([SLUICE, ...args], env);
+}
+
+/** Runs `node <args>` in a child process and collects its output. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SLUICE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
