@@ -107,6 +107,21 @@ describe('a DAG folder outside the repository', () => {
     }
   });
 
+  test('a Ref inside an ordinary template string fails validation, naming the file, task and field', async () => {
+    const stringified = path.join(team, 'dags', 'stringified.ts');
+    await writeFile(stringified, `import { dag } from 'sluice/sdk';\nimport { report } from './tasks/orders';\nexport default dag('stringified', ({ task, ctx }) => void task(report, { line: \`landing/dt=\${ctx.ds}/\` }));\n`);
+    try {
+      const result = await runCli(['dags', 'validate', '--no-typecheck', '--json'], env());
+      assert.equal(result.code, 1);
+      const { errors } = JSON.parse(result.stdout.split('\n{"error"')[0] ?? '') as { errors: string[] };
+      assert.deepEqual(errors, [
+        `${stringified}: dag 'stringified', task 'teamReport': input.line: ctx.ds was put inside a string with \${...}, where it can only become "[object Object]" (it has no value until the run); build the string with tpl\`...\` instead`,
+      ]);
+    } finally {
+      await rm(stringified);
+    }
+  });
+
   test('dags test runs one run on a private queue, printing task states and logs as it goes', async () => {
     const result = await runCli(['dags', 'test', 'team_orders', '--date', '2026-11-21', '--conf', '{"region":"eu"}', '--json'], env());
     assert.equal(result.code, 0, result.stderr);
