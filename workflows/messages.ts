@@ -25,6 +25,12 @@ export interface TaskStatus {
   mapped?: TaskState[];
 }
 
+/** Something the run could not do, recorded where operators look (an ignored Signal, say). */
+export interface RunWarning {
+  at: string;
+  message: string;
+}
+
 export interface DagRunStatus {
   dagId: string;
   runId: string;
@@ -36,6 +42,10 @@ export interface DagRunStatus {
   failedTasks: string[];
   /** When the run stops waiting for an operator, while it is awaiting one. */
   operatorDeadline?: string;
+  /** Why the run failed (or is failing), when it did. */
+  reason?: string;
+  /** Operator Signals the run could not apply, newest last. */
+  warnings?: RunWarning[];
   tasks: TaskStatus[];
 }
 
@@ -54,6 +64,31 @@ export interface DagRunInput {
    * that keeps what the earlier one recorded for every task but the cleared ones.
    */
   resume?: { tasks: TaskStatus[]; cleared: string[] };
+  /**
+   * Set by the run itself when it continues as new to keep its history short: everything it had
+   * done, so the new execution carries on where it stopped.
+   */
+  checkpoint?: RunCheckpoint;
+  /** Continue as new once the history holds this many events. Default 10,000 (Temporal's hard limit is 51,200). */
+  continueAsNewAfterEvents?: number;
+}
+
+/** A run's state carried over a continue-as-new. */
+export interface RunCheckpoint {
+  tasks: TaskCheckpoint[];
+  /** Attempt numbers of mapped instances, by `taskId[index]`. */
+  instanceAttempts: Record<string, number>;
+  /** When the run started, in its first execution. */
+  startedAt: string;
+  warnings: RunWarning[];
+}
+
+/** One task's full state: its status plus what the run needs to carry on (mapped list, sensor deadline). */
+export interface TaskCheckpoint extends TaskStatus {
+  mapList?: unknown;
+  mapOutputs?: unknown[];
+  /** When a sensor gives up (epoch ms), fixed at its first poke. */
+  sensorDeadline?: number;
 }
 
 export interface DagRunResult {

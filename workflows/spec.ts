@@ -177,6 +177,12 @@ export interface TaskContext extends RunMacros {
   params: Record<string, unknown>;
   /** 1 for the first attempt; counts on across retries and operator re-runs. */
   attempt: number;
+  /**
+   * The Temporal run id of the run's first execution: what its history in `sluice.dag_runs` and
+   * `sluice.task_attempts` is kept under, across continue-as-new. Absent in runs that started
+   * before it existed (their own run id then serves).
+   */
+  executionId?: string;
   /** Index into the mapped list, for mapped tasks. */
   mapIndex?: number;
 }

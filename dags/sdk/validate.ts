@@ -8,6 +8,12 @@ import { dagError, type DagError, type DagErrorCode } from './errors';
 
 const DAG_ID = /^[a-z0-9_]+$/;
 const TASK_ID = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+/**
+ * Ids become Temporal ids (`<dagId>-<logical date>` runs and schedules, `<taskId>[i]#n`
+ * activities), which Temporal caps at 1,000 characters; an id over it would wedge its run.
+ * These limits leave room for the rest and stay readable.
+ */
+export const MAX_ID_LENGTH = 200;
 const KINDS = ['task', 'branch', 'sensor', 'map'];
 
 /** Checks a spec; every error names the file (when given), the DAG and the task concerned. */
@@ -19,6 +25,8 @@ export function validateDag(spec: DagSpec, options: { file?: string } = {}): Dag
 
   if (typeof spec.dagId !== 'string' || !DAG_ID.test(spec.dagId)) {
     report('invalid_dag_id', `dag id ${JSON.stringify(spec.dagId)} must match [a-z0-9_]+ (lower case, digits, underscores)`);
+  } else if (spec.dagId.length > MAX_ID_LENGTH) {
+    report('invalid_dag_id', `dag id is ${spec.dagId.length} characters long; the limit is ${MAX_ID_LENGTH}`);
   }
   checkDagSettings(spec, report);
 
@@ -39,6 +47,8 @@ export function validateDag(spec: DagSpec, options: { file?: string } = {}): Dag
   for (const task of spec.tasks) {
     if (typeof task.id !== 'string' || !TASK_ID.test(task.id)) {
       report('invalid_task_id', `task id ${JSON.stringify(task.id)} must use letters, digits, '_' and '-', with '.' only between group names`, task.id);
+    } else if (task.id.length > MAX_ID_LENGTH) {
+      report('invalid_task_id', `task id is ${task.id.length} characters long (group prefixes included); the limit is ${MAX_ID_LENGTH}`, task.id);
     }
     checkTask(task, (code, detail) => report(code, detail, task.id));
     for (const up of task.upstream) {

@@ -315,6 +315,13 @@ describe('DAG validation', () => {
     expectError(scheduled, 'invalid_params', /param 'day' has no default, but scheduled runs start without params: give it a default/);
   });
 
+  it('reports ids too long for Temporal, which would wedge a run', () => {
+    const long = 'x'.repeat(201);
+    const errors = errorsOf(dag('long_ids', ({ task, group }) => group('g', () => void task(listDays, undefined, { id: long }))));
+    expectError(errors, 'invalid_task_id', /task id is 203 characters long \(group prefixes included\); the limit is 200/, `g.${long}`);
+    expectError(errorsOf(dag('d'.repeat(201), ({ task }) => void task(listDays))), 'invalid_dag_id', /dag id is 201 characters long; the limit is 200/);
+  });
+
   it('validateDag checks hand-made specs too', () => {
     const { spec } = compileDag(dag('hand_made', ({ task }) => void task(extract, { day: 'x' })));
     const broken = { ...spec, tasks: [{ ...spec.tasks[0]!, upstream: ['ghost'] }] };

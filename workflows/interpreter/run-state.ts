@@ -1,13 +1,10 @@
-import type { SkipReason, TaskStatus } from '../messages';
+import type { SkipReason, TaskCheckpoint, TaskStatus } from '../messages';
 import type { DagSpec, TaskSpec, TaskState } from '../spec';
 import { decide, isTerminal } from './trigger-rules';
 
 
-interface TaskRecord extends TaskStatus {
-  /** Mapped tasks: the list being fanned out over and each instance's output. */
-  mapList?: unknown;
-  mapOutputs?: unknown[];
-}
+/** A task as the run tracks it: its status plus the mapped list, instance outputs and sensor deadline. */
+type TaskRecord = TaskCheckpoint;
 
 /**
  * The pure state machine of one DAG run: task states, trigger-rule promotion, branch choices
@@ -48,6 +45,15 @@ export class RunState {
 
   output(id: string): unknown {
     return this.record(id).output;
+  }
+
+  hasTask(id: string): boolean {
+    return this.records.has(id);
+  }
+
+  /** The ids of the tasks that run `activity` (the name the Temporal UI shows for them). */
+  tasksRunning(activity: string): string[] {
+    return this.order.filter((id) => this.spec(id).activity === activity);
   }
 
   /**
@@ -154,6 +160,7 @@ export class RunState {
       if (record.state !== 'failed') continue;
       record.state = 'pending';
       record.error = undefined;
+      record.sensorDeadline = undefined; // a retried sensor gets its whole timeout again
       if (record.mapped) record.mapped = record.mapped.map((s) => (s === 'success' ? s : 'pending'));
       reset.push(id, ...this.reopenDownstream(id));
     }
@@ -170,7 +177,7 @@ export class RunState {
     for (const id of targets) {
       const record = this.record(id);
       Object.assign(record, { state: 'pending', output: undefined, error: undefined, endedAt: undefined, skipReason: undefined });
-      Object.assign(record, { mapped: undefined, mapList: undefined, mapOutputs: undefined });
+      Object.assign(record, { mapped: undefined, mapList: undefined, mapOutputs: undefined, sensorDeadline: undefined });
       this.branchChoices.delete(id);
     }
     const reopened = targets.flatMap((id) => this.reopenDownstream(id));
@@ -188,14 +195,20 @@ export class RunState {
    * A cleared closed run starting again: the tasks that were not cleared keep what the earlier
    * execution recorded (state, output, attempts, branch choices), so only the cleared ones run.
    */
-  restore(tasks: readonly TaskStatus[], cleared: readonly string[]): void {
+  restore(tasks: readonly TaskCheckpoint[], cleared: readonly string[]): void {
     for (const saved of tasks) {
       if (!this.records.has(saved.id)) continue;
       const record = this.record(saved.id);
       record.attempts = saved.attempts; // attempt numbers go on, cleared tasks' too
-      if (cleared.includes(saved.id) || !isTerminal(saved.state)) continue;
-      Object.assign(record, { state: saved.state, output: saved.output, error: saved.error, startedAt: saved.startedAt, endedAt: saved.endedAt, skipReason: saved.skipReason });
-      if (saved.mapped) record.mapped = [...saved.mapped];
+      if (cleared.includes(saved.id)) continue;
+      // A task under way (a checkpoint's sensor between pokes, a half-done mapped task) starts
+      // again as pending, with what it had: its deadline, and its finished instances.
+      Object.assign(record, { startedAt: saved.startedAt, sensorDeadline: saved.sensorDeadline });
+      if (saved.mapped && (saved.mapOutputs || saved.state === 'success')) {
+        Object.assign(record, { mapped: [...saved.mapped], mapList: saved.mapList, mapOutputs: saved.mapOutputs && [...saved.mapOutputs] });
+      }
+      if (!isTerminal(saved.state)) continue;
+      Object.assign(record, { state: saved.state, output: saved.output, error: saved.error, endedAt: saved.endedAt, skipReason: saved.skipReason });
       if (saved.state === 'success' && this.spec(saved.id).kind === 'branch') {
         const choice = saved.output;
         this.branchChoices.set(saved.id, new Set(typeof choice === 'string' ? [choice] : Array.isArray(choice) ? (choice as string[]) : []));
@@ -238,9 +251,14 @@ export class RunState {
     record.mapOutputs = Array.from({ length }, () => null);
   }
 
+  /** Every task's full state, for a continue-as-new. */
+  checkpoint(): TaskCheckpoint[] {
+    return this.order.map((id) => ({ ...this.record(id) }));
+  }
+
   snapshot(): TaskStatus[] {
     return this.order.map((id) => {
-      const { mapList: _list, mapOutputs: _outputs, ...status } = this.record(id);
+      const { mapList: _list, mapOutputs: _outputs, sensorDeadline: _deadline, ...status } = this.record(id);
       return { ...status, ...(status.mapped ? { mapped: [...status.mapped] } : {}) };
     });
   }

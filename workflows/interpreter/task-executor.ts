@@ -15,7 +15,18 @@ interface Unit {
   /** Set for one instance of a mapped task. */
   index?: number;
 }
-type AttemptResult = { ok: true; output: unknown } | { ok: false; error: string };
+type AttemptResult = { ok: true; output: unknown } | { ok: false; error: string } | { parked: true };
+
+/** An attempt as the run saw it: what `system.recordAttempts` puts on record if a worker could not. */
+export interface FinishedAttempt {
+  taskId: string;
+  mapIndex?: number;
+  attempt: number;
+  state: 'success' | 'failed';
+  startedAt: string;
+  endedAt: string;
+  error?: string;
+}
 
 /** Outcome passed as the third argument to onSuccess / onFailure callbacks. */
 export interface RunOutcome {
@@ -29,17 +40,26 @@ export class TaskExecutor {
   private active = 0;
   private preparing = 0;
   private readonly scope = new wf.CancellationScope();
-  private readonly instanceAttempts = new Map<string, number>();
+  private readonly instanceAttempts: Map<string, number>;
+  /** Attempts that ended since the run last put them on record. */
+  private finished: FinishedAttempt[] = [];
+  /** Sensors waiting between pokes: what `park()` interrupts. */
+  private readonly waits = new Set<wf.CancellationScope>();
+  private parking = false;
 
   constructor(
     private readonly run: RunState,
     private readonly spec: DagSpec,
     private readonly context: RunContext,
     private readonly onChange: () => void,
-  ) {}
+    instanceAttempts: Record<string, number> = {},
+  ) {
+    this.instanceAttempts = new Map(Object.entries(instanceAttempts));
+  }
 
   /** Promotes pending tasks and starts as many ready units as the DAG's limit allows. */
   launchReady(): void {
+    if (this.parking) return;
     for (const id of this.run.promote()) this.enqueue(id);
     while (this.queue.length > 0 && this.active < this.spec.maxActiveTasks) {
       this.launch(this.queue.shift() as Unit);
@@ -48,6 +68,32 @@ export class TaskExecutor {
 
   idle(): boolean {
     return this.active === 0 && this.preparing === 0 && this.queue.length === 0;
+  }
+
+  /**
+   * Stops for a continue-as-new: starts nothing more, wakes sensors waiting between pokes (they
+   * go back to pending, keeping their deadline), and resolves once the attempts in flight end.
+   * Queued units are dropped: their tasks are still pending in the run state.
+   */
+  async park(): Promise<void> {
+    this.parking = true;
+    // A queued mapped instance is still 'pending' among its task's instances.
+    for (const unit of this.queue) if (unit.index === undefined) this.run.setState(unit.id, 'pending');
+    this.queue.length = 0;
+    for (const wait of this.waits) wait.cancel();
+    await wf.condition(() => this.active === 0 && this.preparing === 0);
+  }
+
+  /** Attempt numbers of mapped instances, carried over a continue-as-new. */
+  instanceAttemptCounts(): Record<string, number> {
+    return Object.fromEntries(this.instanceAttempts);
+  }
+
+  /** The attempts that ended since the last call (for `system.recordAttempts`). */
+  takeFinished(): FinishedAttempt[] {
+    const taken = this.finished;
+    this.finished = [];
+    return taken;
   }
 
   cancelAll(): void {
@@ -133,6 +179,10 @@ export class TaskExecutor {
   private async execute(id: string): Promise<void> {
     const task = this.run.spec(id);
     const result = task.kind === 'sensor' ? await this.poke(task) : await this.attempts(task);
+    if ('parked' in result) {
+      this.run.setState(id, 'pending');
+      return;
+    }
     if (!result.ok) {
       this.run.finish(id, 'failed', { now: now(), error: result.error });
       return;
@@ -163,6 +213,7 @@ export class TaskExecutor {
     const outputs = record.mapOutputs as unknown[];
     states[index] = 'running';
     const result = await this.attempts(this.run.spec(id), index);
+    if ('parked' in result) throw new Error('a mapped instance cannot be parked'); // only sensors wait between attempts
     states[index] = result.ok ? 'success' : 'failed';
     outputs[index] = result.ok ? result.output : null;
     if (!result.ok) record.error = `instance ${index}: ${result.error}`;
@@ -175,20 +226,39 @@ export class TaskExecutor {
     }
   }
 
-  /** Polls a sensor: each poke is one short activity; waiting happens on a durable timer. */
+  /**
+   * Polls a sensor: each poke is one short activity; waiting happens on a durable timer. The
+   * deadline is kept on the task's record, so a sensor parked for a continue-as-new keeps it.
+   */
   private async poke(task: TaskSpec): Promise<AttemptResult> {
     const sensor = task.sensor ?? { pokeIntervalMs: 60_000, timeoutMs: 86_400_000, softFail: false };
-    const deadline = Date.now() + sensor.timeoutMs;
+    const record = this.run.record(task.id);
+    const deadline = (record.sensorDeadline ??= Date.now() + sensor.timeoutMs);
     for (;;) {
       const result = await this.attempts(task);
-      if (!result.ok || (result.output !== false && result.output !== null && result.output !== undefined)) {
+      if ('parked' in result || !result.ok || (result.output !== false && result.output !== null && result.output !== undefined)) {
         return result;
       }
       if (Date.now() + sensor.pokeIntervalMs > deadline) {
         if (sensor.softFail) return { ok: true, output: SOFT_FAILED };
         return { ok: false, error: `sensor timed out after ${Math.round(sensor.timeoutMs / 1000)}s` };
       }
-      await wf.sleep(sensor.pokeIntervalMs);
+      if (this.parking || !(await this.waitUnlessParked(sensor.pokeIntervalMs))) return { parked: true };
+    }
+  }
+
+  /** Sleeps, unless `park()` interrupts: then resolves false at once. */
+  private async waitUnlessParked(ms: number): Promise<boolean> {
+    const wait = new wf.CancellationScope();
+    this.waits.add(wait);
+    try {
+      await wait.run(() => wf.sleep(ms));
+      return true;
+    } catch (err) {
+      if (this.parking && wf.isCancellation(err)) return false;
+      throw err;
+    } finally {
+      this.waits.delete(wait);
     }
   }
 
@@ -203,22 +273,31 @@ export class TaskExecutor {
     for (let retry = 0; ; retry++) {
       const attempt = this.startAttempt(task.id, index);
       const ctx: TaskContext = { ...this.context, taskId: task.id, attempt, ...(index === undefined ? {} : { mapIndex: index }) };
+      const unit = `${task.id}${index === undefined ? '' : `[${index}]`}`;
       const activities = wf.proxyActivities({
         startToCloseTimeout: task.executionTimeoutMs,
         heartbeatTimeout: task.heartbeatTimeoutMs,
         taskQueue: task.taskQueue ?? this.spec.taskQueue,
-        activityId: `${task.id}${index === undefined ? '' : `[${index}]`}#${attempt}`,
+        activityId: `${unit}#${attempt}`,
+        // The Temporal UI's timeline labels an activity by its type (the task's definition) and
+        // this summary: the task id is what operator messages take.
+        summary: `${unit} attempt ${attempt}`,
         retry: { maximumAttempts: 1 },
       });
+      const startedAt = now();
+      const ended = (state: FinishedAttempt['state'], error?: string) =>
+        this.finished.push({ taskId: task.id, ...(index === undefined ? {} : { mapIndex: index }), attempt, state, startedAt, endedAt: now(), ...(error ? { error } : {}) });
       try {
         const output = await (activities[task.activity] as (...args: unknown[]) => Promise<unknown>)(input, ctx);
+        ended('success');
         return { ok: true, output };
       } catch (err) {
+        ended('failed', describe(err));
         if (wf.isCancellation(err)) throw err;
         const timeout = timeoutType(err);
         if (timeout !== undefined && wf.patched(CLOSE_LOST_ATTEMPTS)) {
           await system.closeLostAttempt({
-            temporalRunId: wf.workflowInfo().runId,
+            temporalRunId: this.context.executionId ?? wf.workflowInfo().runId,
             runId: this.context.runId,
             dagId: this.context.dagId,
             taskId: task.id,
