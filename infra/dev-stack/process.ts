@@ -45,10 +45,18 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
+export interface ReadyOptions extends WaitOptions {
+  /** Aborting ends the wait at once with an error: the caller is shutting down. */
+  signal?: AbortSignal;
+}
+
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
+
+/** What a supervisor needs of a running server: its pid, whether it died, and how to stop it. */
+export type ServerProcess = Pick<ManagedProcess, 'pid' | 'unexpectedExit' | 'stop'>;
 
 export interface ManagedProcess {
   readonly name: string;
@@ -56,10 +64,15 @@ export interface ManagedProcess {
   readonly logFile: string;
   readonly exited: Promise<ExitInfo>;
   /**
-   * Polls `check` until it resolves. Fails at once, with the end of the log, if the process exits
-   * first; fails after `timeoutMs` with the last check error and the log file's path.
+   * Resolves when the process exits without `stop()` having been called first (a crash, an OOM
+   * kill, a SIGKILL from outside); never resolves after a deliberate stop.
    */
-  waitUntil<T>(check: () => Promise<T>, options: WaitOptions): Promise<T>;
+  readonly unexpectedExit: Promise<ExitInfo>;
+  /**
+   * Polls `check` until it resolves. Fails at once, with the end of the log, if the process exits
+   * first or `signal` aborts; fails after `timeoutMs` with the last check error and the log file's path.
+   */
+  waitUntil<T>(check: () => Promise<T>, options: ReadyOptions): Promise<T>;
   /** Graceful stop of the process group, SIGKILL after the deadline. Idempotent. */
   stop(): Promise<void>;
 }
@@ -116,15 +129,26 @@ export async function startProcess(options: StartProcessOptions): Promise<Manage
     pid,
     logFile,
     exited,
-    waitUntil: (check, waitOptions) => {
+    unexpectedExit: exited.then((info) => (stopping ? new Promise<never>(() => undefined) : info)),
+    waitUntil: async (check, { signal, ...waitOptions }) => {
       const exitedEarly = exited.then(async (info) => {
         throw new Error(
           `${waitOptions.what} failed: ${name} exited (${describeExit(info)}) before it was ready. ` +
             `End of ${logFile}:\n${await logTail(logFile)}`,
         );
       });
-      exitedEarly.catch(() => undefined); // only observed through pollUntil's race
-      return pollUntil(check, { ...waitOptions, hint: `see ${logFile}`, abort: exitedEarly });
+      // Ends the wait for `signal`, so a long-lived signal does not collect one listener per wait.
+      const waited = new AbortController();
+      const abort = Promise.race([
+        exitedEarly,
+        ...(signal ? [whenAborted(signal, `${waitOptions.what}: start cancelled`, waited.signal)] : []),
+      ]);
+      abort.catch(() => undefined); // only observed through pollUntil's race
+      try {
+        return await pollUntil(check, { ...waitOptions, hint: `see ${logFile}`, abort });
+      } finally {
+        waited.abort();
+      }
     },
     stop: () => {
       stopping ??= (async () => {
@@ -202,7 +226,14 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function describeExit({ code, signal }: ExitInfo): string {
+/** Rejects with `message` once `signal` aborts (at once if it has); stops listening when `until` aborts. */
+async function whenAborted(signal: AbortSignal, message: string, until: AbortSignal): Promise<never> {
+  if (!signal.aborted) await once(signal, 'abort', { signal: until });
+  throw new Error(message);
+}
+
+/** "signal SIGKILL" or "code 1", for log lines and errors. */
+export function describeExit({ code, signal }: ExitInfo): string {
   return signal ? `signal ${signal}` : `code ${String(code)}`;
 }
 

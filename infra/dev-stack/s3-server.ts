@@ -9,16 +9,18 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { createS3Client } from '../s3';
 import { assertPortFree } from './ports';
-import { startProcess } from './process';
+import { startProcess, type ServerProcess } from './process';
 import { ensureTool } from './tools';
 
 const READY_TIMEOUT_MS = 30_000;
 
-export interface EmbeddedS3 {
-  stop(): Promise<void>;
+export interface S3ServerOptions {
+  log: Logger;
+  /** Aborting gives up waiting for the server to be ready, and stops it (the stack is stopping). */
+  signal?: AbortSignal;
 }
 
-export async function startS3Server(config: Config, options: { log: Logger }): Promise<EmbeddedS3> {
+export async function startS3Server(config: Config, options: S3ServerOptions): Promise<ServerProcess> {
   const { port, accessKeyId, secretAccessKey } = config.s3;
   const rclone = await ensureTool('rclone', config, options.log);
   await assertPortFree(port, 'the embedded S3 server', 'set SLUICE_S3_PORT, or S3_ENDPOINT for an external server');
@@ -51,6 +53,7 @@ export async function startS3Server(config: Config, options: { log: Logger }): P
     await server.waitUntil(() => s3.send(new ListBucketsCommand({})), {
       what: 'S3 server (rclone)',
       timeoutMs: READY_TIMEOUT_MS,
+      signal: options.signal,
     });
   } catch (err) {
     await server.stop();
@@ -58,5 +61,5 @@ export async function startS3Server(config: Config, options: { log: Logger }): P
   } finally {
     s3.destroy();
   }
-  return { stop: () => server.stop() };
+  return server;
 }

@@ -1,6 +1,7 @@
 /**
  * Brings up everything Sluice needs: each server is started locally when the config says it is
- * embedded and only prepared (search attributes, bucket) when it is external.
+ * embedded and only prepared (search attributes, bucket) when it is external. Embedded servers
+ * are supervised: one that dies is restarted (supervise.ts) until the stack is stopped.
  */
 import { Connection } from '@temporalio/client';
 import type { Config } from '../config';
@@ -9,6 +10,7 @@ import { createS3Client, ensureBucket } from '../s3';
 import { startPostgres } from './postgres';
 import { reapOrphans } from './process';
 import { startS3Server } from './s3-server';
+import { superviseServer } from './supervise';
 import { ensureSearchAttributes, startTemporalServer } from './temporal-server';
 
 export interface StackOptions {
@@ -26,7 +28,7 @@ export interface Stack {
   databaseUrl: string;
   sourceDatabaseUrl: string;
   s3Endpoint: string;
-  /** Stops the embedded servers. Stop whatever uses them (workers) first. */
+  /** Stops the embedded servers and their supervision. Stop whatever uses them (workers) first. */
   stop(): Promise<void>;
 }
 
@@ -89,7 +91,10 @@ async function bringUpTemporal(
   headless: boolean,
   log: Logger,
 ): Promise<Running & { uiUrl: string | undefined }> {
-  if (config.temporal.embedded) return startTemporalServer(config, { headless, log });
+  if (config.temporal.embedded) {
+    const server = await superviseServer('temporal', (signal) => startTemporalServer(config, { headless, log, signal }), log);
+    return { uiUrl: headless ? undefined : `http://127.0.0.1:${config.temporal.uiPort}`, stop: server.stop };
+  }
   const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 10_000 });
   try {
     await ensureSearchAttributes(connection, config.temporal.namespace);
@@ -101,11 +106,14 @@ async function bringUpTemporal(
 
 async function bringUpPostgres(config: Config, durable: boolean, log: Logger): Promise<Running> {
   // Databases on an external server are its operator's to create; migrations report if missing.
-  return config.postgres.embedded ? startPostgres(config, { durable, log }) : nothingToStop;
+  if (!config.postgres.embedded) return nothingToStop;
+  return superviseServer('postgres', (signal) => startPostgres(config, { durable, log, signal }), log);
 }
 
 async function bringUpS3(config: Config, log: Logger): Promise<Running> {
-  const server = config.s3.embedded ? await startS3Server(config, { log }) : nothingToStop;
+  const server = config.s3.embedded
+    ? await superviseServer('s3', (signal) => startS3Server(config, { log, signal }), log)
+    : nothingToStop;
   const s3 = createS3Client(config);
   try {
     await ensureBucket(s3, config.s3.bucket);

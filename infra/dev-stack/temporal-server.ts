@@ -10,7 +10,7 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { assertPortFree } from './ports';
-import { startProcess } from './process';
+import { startProcess, type ServerProcess } from './process';
 import { ensureTool } from './tools';
 
 /** The custom search attributes of a `dagRun` (see CONTRACTS.md). */
@@ -53,17 +53,15 @@ const DYNAMIC_CONFIG = [
 const READY_TIMEOUT_MS = 60_000;
 const GRACEFUL_STOP_MS = 10_000;
 
-export interface EmbeddedTemporal {
-  /** Web UI, unless started headless. */
-  uiUrl: string | undefined;
-  stop(): Promise<void>;
+export interface TemporalServerOptions {
+  headless: boolean;
+  log: Logger;
+  /** Aborting gives up waiting for the server to be ready, and stops it (the stack is stopping). */
+  signal?: AbortSignal;
 }
 
 /** Starts the dev server on 127.0.0.1 and waits until the namespace and search attributes answer. */
-export async function startTemporalServer(
-  config: Config,
-  options: { headless: boolean; log: Logger },
-): Promise<EmbeddedTemporal> {
+export async function startTemporalServer(config: Config, options: TemporalServerOptions): Promise<ServerProcess> {
   const { port, uiPort, namespace } = config.temporal;
   const cli = await ensureTool('temporal', config, options.log);
   await assertPortFree(port, 'the Temporal dev server', 'set TEMPORAL_PORT, or TEMPORAL_ADDRESS for an external server');
@@ -104,15 +102,13 @@ export async function startTemporalServer(
       what: 'Temporal dev server',
       timeoutMs: READY_TIMEOUT_MS,
       intervalMs: 200,
+      signal: options.signal,
     });
   } catch (err) {
     await server.stop();
     throw err;
   }
-  return {
-    uiUrl: options.headless ? undefined : `http://127.0.0.1:${uiPort}`,
-    stop: () => server.stop(),
-  };
+  return server;
 }
 
 /** Ready means: the namespace exists and all of Sluice's search attributes are registered. */

@@ -3,7 +3,7 @@
  * URLs are in the environment, so it starts no servers of its own), with its output captured.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePorts } from '../../infra/dev-stack/ports';
@@ -11,6 +11,9 @@ import { findFreePorts } from '../../infra/dev-stack/ports';
 const SLUICE = path.resolve(__dirname, '../../server/cli/sluice.js');
 
 export interface SluiceUp {
+  /** Its SLUICE_HOME: embedded servers it starts have their pid files in `<home>/run/`. */
+  home: string;
+  pid: number;
   consoleUrl: string;
   stdout(): string;
   stderr(): string;
@@ -24,6 +27,8 @@ export interface SluiceUp {
 export async function startSluiceUp(args: string[], env: NodeJS.ProcessEnv): Promise<SluiceUp> {
   const [port] = await findFreePorts(1);
   const home = await mkdtemp(path.join(os.tmpdir(), 'sluice-up-'));
+  // mkdtemp makes the directory private; an embedded Postgres runs as its own OS user when we are root.
+  await chmod(home, 0o755);
   const child = spawn(process.execPath, [SLUICE, 'up', ...args], {
     // A home of its own: the test stack's home belongs to the runner.
     env: { ...process.env, ...env, SLUICE_CONSOLE_PORT: String(port), SLUICE_HOME: home },
@@ -35,6 +40,8 @@ export async function startSluiceUp(args: string[], env: NodeJS.ProcessEnv): Pro
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   return {
+    home,
+    pid: child.pid ?? 0,
     consoleUrl: `http://127.0.0.1:${String(port)}`,
     stdout: () => stdout,
     stderr: () => stderr,

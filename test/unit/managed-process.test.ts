@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,11 +59,9 @@ test('stop() ends the whole process group, escalating to SIGKILL after the deadl
   );
   await proc.stop();
   assert.deepEqual(await proc.exited, { code: null, signal: 'SIGKILL' });
-  // The grandchild was killed with the group; its new parent (init) reaps it asynchronously.
-  await pollUntil(async () => assert.throws(() => process.kill(childPid, 0), { code: 'ESRCH' }), {
-    what: 'grandchild gone',
-    timeoutMs: 5_000,
-  });
+  // The grandchild was killed with the group. Its new parent (init) reaps it when it gets to it,
+  // which in a busy container can take seconds: until then it is a zombie, dead all the same.
+  await pollUntil(async () => assert.ok(!isRunning(childPid), `pid ${childPid} still runs`), { what: 'grandchild gone', timeoutMs: 5_000 });
   await assert.rejects(fsp.access(path.join(home, 'run', 'stubborn.json')), 'pid file removed');
 });
 
@@ -78,3 +77,12 @@ test('a second start on the same home is refused while the first owner runs', as
     await proc.stop();
   }
 });
+
+/** False once `pid` is gone or a zombie (killed, not yet reaped). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

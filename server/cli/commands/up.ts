@@ -4,7 +4,7 @@ import { createLogger } from '../../../infra/logger';
 import { findDag } from '../../dag-registry';
 import { startDagRun } from '../../client/start-run';
 import { waitForOutcome } from '../../client/wait';
-import { startSluice } from '../../start-sluice';
+import { startSluice, type RunningSluice } from '../../start-sluice';
 import type { Output } from '../output';
 
 /** The DAG `--demo` runs: the smallest one that touches every part. */
@@ -20,8 +20,10 @@ export function registerUp(program: Command, output: () => Output): void {
       const started = Date.now();
       const log = createLogger('sluice');
       const sluice = await startSluice(loadConfig(), log, { watch: flags.watch });
+      let stopping = false;
       const stopped = new Promise<void>((resolve) => {
         const stop = () => {
+          stopping = true;
           output().info('stopping…');
           void sluice.stop().then(resolve);
         };
@@ -42,14 +44,22 @@ export function registerUp(program: Command, output: () => Output): void {
           ].join('\n'),
       );
       if (flags.demo) {
-        const { spec } = findDag(sluice.dags(), DEMO_DAG);
-        await sluice.workerReady();
-        const demoStart = Date.now();
-        const run = await startDagRun(sluice.client, spec, { logicalDate: new Date(Math.floor(Date.now() / 1000) * 1000), params: {}, trigger: 'manual' });
-        const status = await waitForOutcome(run.handle);
-        out.info(`demo run ${run.runId}: ${status.state} in ${((Date.now() - demoStart) / 1000).toFixed(1)} s`);
-        if (sluice.temporalUiUrl) out.info(`  ${sluice.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(run.runId)}`);
+        // Once up, only Ctrl-C ends `sluice up`: a demo that fails (no such DAG, a server or the
+        // worker restarting) must not end it, and with it every server it runs.
+        await runDemo(sluice, out).catch((err: unknown) => {
+          if (!stopping) out.info(`demo run failed: ${err instanceof Error ? err.message : String(err)}; Sluice keeps running`);
+        });
       }
       await stopped;
     });
+}
+
+async function runDemo(sluice: RunningSluice, out: Output): Promise<void> {
+  const { spec } = findDag(sluice.dags(), DEMO_DAG);
+  await sluice.workerReady();
+  const demoStart = Date.now();
+  const run = await startDagRun(sluice.client, spec, { logicalDate: new Date(Math.floor(Date.now() / 1000) * 1000), params: {}, trigger: 'manual' });
+  const status = await waitForOutcome(run.handle);
+  out.info(`demo run ${run.runId}: ${status.state} in ${((Date.now() - demoStart) / 1000).toFixed(1)} s`);
+  if (sluice.temporalUiUrl) out.info(`  ${sluice.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(run.runId)}`);
 }
