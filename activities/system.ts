@@ -9,6 +9,7 @@ import { parseParams } from '../dags/sdk/params';
 import type { RunTrigger } from '../workflows/messages';
 import type { DagRunState, DagSpec } from '../workflows/spec';
 import { nextFireTime, previousFireTime } from '../server/schedules/fire-times';
+import { toPostgresJson } from './runtime/attempt-history';
 import type { OutputStore } from './runtime/outputs';
 
 export interface RunRecord {
@@ -25,7 +26,24 @@ export interface RunRecord {
   failedTasks: string[];
   startedAt: string;
   endedAt: string | null;
+  /** Why the run failed, when it did. */
+  reason?: string;
 }
+
+/** Run states that may still change; any other is final. */
+export const OPEN_STATES: readonly DagRunState[] = ['queued', 'running', 'awaiting_operator'];
+const OPEN_PLACEHOLDERS = OPEN_STATES.map(() => '?').join(', ');
+
+/** Attempts that ended, as the run saw them: what `recordAttempts` puts on record. */
+export interface AttemptBatch {
+  temporalRunId: string;
+  runId: string;
+  dagId: string;
+  attempts: Array<{ taskId: string; mapIndex?: number; attempt: number; state: 'success' | 'failed'; startedAt: string; endedAt: string; error?: string }>;
+}
+
+/** The worker name on rows the run wrote because the attempt's worker did not. */
+export const RECORDED_BY_RUN = 'unknown (recorded by the run)';
 
 /** An attempt whose worker was lost, as the workflow knows it. */
 export interface LostAttempt {
@@ -79,9 +97,52 @@ export function createSystemActivities(deps: { db: Knex; outputs: OutputStore })
         failed_tasks: run.failedTasks,
         started_at: run.startedAt,
         ended_at: run.endedAt,
+        reason: run.reason ?? null,
         updated_at: new Date(),
       };
-      await deps.db.withSchema('sluice').table('dag_runs').insert(row).onConflict('temporal_run_id').merge();
+      // A final state is not reopened: an execution never goes from success or failed back to
+      // running, so such a write is a late one (an attempt of this activity that outlived its
+      // run, say) and the row already says how the run ended.
+      await deps.db
+        .withSchema('sluice')
+        .table('dag_runs')
+        .insert(row)
+        .onConflict('temporal_run_id')
+        .merge()
+        .whereRaw(`dag_runs.state in (${OPEN_PLACEHOLDERS}) or excluded.state not in (${OPEN_PLACEHOLDERS})`, [...OPEN_STATES, ...OPEN_STATES]);
+    },
+
+    /**
+     * Fills gaps in sluice.task_attempts from what the workflow knows (its history): rows for
+     * attempts whose worker never wrote them, and a close for rows still 'running' whose attempt
+     * the workflow saw end. Never overwrites a closed row; keeps logs.
+     *
+     * The worker's own record is the better one (its start time, its name, the log lines), so
+     * this only fills in: a row it creates says who wrote it, and a worker's late record still
+     * adds its log lines to it. One statement per batch, so a retried call is as cheap as the first.
+     */
+    async recordAttempts(batch: AttemptBatch): Promise<void> {
+      // One row per attempt: an INSERT ... ON CONFLICT may not touch a row twice.
+      const attempts = new Map(batch.attempts.map((a) => [JSON.stringify([a.taskId, a.mapIndex ?? -1, a.attempt]), a]));
+      if (attempts.size === 0) return;
+      const rows = [...attempts.values()].map((a) => ({
+        task_id: a.taskId,
+        map_index: a.mapIndex ?? -1,
+        attempt: a.attempt,
+        state: a.state,
+        started_at: a.startedAt,
+        ended_at: a.endedAt,
+        error: a.error ?? null,
+      }));
+      await deps.db.raw(
+        `insert into sluice.task_attempts as t (temporal_run_id, run_id, dag_id, task_id, map_index, attempt, state, started_at, ended_at, error, worker, logs)
+         select ?, ?, ?, a.task_id, a.map_index, a.attempt, a.state, a.started_at, a.ended_at, a.error, ?, '[]'
+           from json_to_recordset(?::json) as a(task_id text, map_index int, attempt int, state text, started_at timestamptz, ended_at timestamptz, error text)
+         on conflict (temporal_run_id, task_id, map_index, attempt) do update
+           set state = excluded.state, ended_at = excluded.ended_at, error = excluded.error
+           where t.state = 'running'`,
+        [batch.temporalRunId, batch.runId, batch.dagId, RECORDED_BY_RUN, toPostgresJson(rows)],
+      );
     },
 
     /**

@@ -5,15 +5,14 @@
  */
 import type { Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import os from 'node:os';
 import type { Logger } from 'pino';
-import { createAttemptHistory } from '../activities/runtime/attempt-history';
 import { createOutputStore } from '../activities/runtime/outputs';
 import { taskActivity, type TaskActivity } from '../activities/runtime/task-activity';
 import type { AnyTaskDef } from '../dags/sdk/task-def';
 import type { Resources } from '../activities/resources';
 import { createBackfillActivities } from '../activities/backfill';
 import { createSystemActivities } from '../activities/system';
+import { attemptJournal } from './resources';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -33,14 +32,14 @@ export interface WorkerOptions {
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const { resources, logger } = options;
   const outputs = createOutputStore(resources.s3, resources.bucket);
-  const history = createAttemptHistory(resources.warehouse, `${os.hostname()}:${process.pid}`);
+  const journal = attemptJournal(resources, logger);
   const activities: Record<string, TaskActivity | ((...args: never[]) => unknown)> = {
     ...createSystemActivities({ db: resources.warehouse, outputs }),
     ...createBackfillActivities({ db: resources.warehouse }),
   };
   for (const task of options.tasks) {
     if (task.name in activities) throw new Error(`two activities are named '${task.name}'; task names must be unique`);
-    activities[task.name] = taskActivity(task, { history, outputs, logger, resources });
+    activities[task.name] = taskActivity(task, { journal, outputs, logger, resources });
   }
   return Worker.create({
     connection: options.connection,

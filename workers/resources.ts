@@ -1,4 +1,8 @@
+import os from 'node:os';
+import type { Logger } from 'pino';
 import type { Resources } from '../activities/resources';
+import { writeAttempts } from '../activities/runtime/attempt-history';
+import { AttemptJournal } from '../activities/runtime/attempt-journal';
 import type { Config } from '../infra/config';
 import { ConnectionPool } from '../infra/connection-pool';
 import { loadConnections } from '../infra/connections';
@@ -26,7 +30,27 @@ export function openResources(config: Config, env: NodeJS.ProcessEnv = process.e
   };
 }
 
+/** How long a stopping worker keeps trying to write the attempt records it still holds. */
+const JOURNAL_FLUSH_DEADLINE_MS = 10_000;
+
+const journals = new WeakMap<Resources, AttemptJournal>();
+
+/**
+ * The attempt journal of the workers that share `resources` (one per worker process): it writes
+ * to their warehouse, and `closeResources` flushes it before closing the pool.
+ */
+export function attemptJournal(resources: Resources, logger: Logger): AttemptJournal {
+  let journal = journals.get(resources);
+  if (!journal) {
+    const worker = `${os.hostname()}:${process.pid}`;
+    journal = new AttemptJournal({ write: (records) => writeAttempts(resources.warehouse, worker, records), logger });
+    journals.set(resources, journal);
+  }
+  return journal;
+}
+
 export async function closeResources(resources: Resources): Promise<void> {
+  await journals.get(resources)?.close(JOURNAL_FLUSH_DEADLINE_MS);
   await resources.connections.close();
   await resources.warehouse.destroy();
   await resources.source.destroy();

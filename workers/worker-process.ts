@@ -6,12 +6,17 @@
  * Started by `sluice up` (server/dev/worker-supervisor.ts), it also talks to its parent over the
  * IPC channel: it reports when it is ready and when it has stopped polling, and it stops as on
  * SIGTERM when the channel closes, so a SIGKILLed `sluice up` leaves no worker behind.
+ *
+ * It also runs the bookkeeper (runs closed outside Sluice, see ./bookkeeper.ts), and it outlives
+ * its own bugs: a promise rejection nobody handled is logged and the process keeps serving, since
+ * ending it would kill the tasks of every other run it is running.
  */
 import { Connection } from '@temporalio/client';
 import type { Config } from '../infra/config';
 import { ensureSearchAttributes } from '../infra/dev-stack/temporal-server';
 import type { Logger } from '../infra/logger';
 import { loadDags } from '../server/dag-registry';
+import { startBookkeeper } from './bookkeeper';
 import { defaultTaskQueues, startWorkers } from './start-workers';
 
 export interface WorkerProcessOptions {
@@ -45,12 +50,26 @@ export async function runWorkerProcess(config: Config, options: WorkerProcessOpt
     `serving ${taskQueues.join(', ')} with ${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${tasks.join(', ') || 'none'}`,
   );
 
+  const bookkeeper = startBookkeeper({ databaseUrl: config.postgres.databaseUrl, temporal: config.temporal, log });
+
   // Handlers go in only now: a signal during start-up has nothing to drain and ends the process.
   const stop = (reason: string) => {
     log.info(`${reason}: stopped polling; waiting for running tasks to finish`);
     void running.stop();
+    void bookkeeper.stop();
     send({ type: 'draining' });
   };
+  const unhandledRejection = (reason: unknown) =>
+    log.error({ err: reason }, 'a promise rejection nobody handled (a bug); the worker keeps serving');
+  // Whatever threw left its own state unknown: take no new tasks, let the running ones finish, and
+  // exit non-zero (`sluice up` starts a new worker process).
+  const uncaughtException = (err: Error) => {
+    log.fatal({ err }, 'an uncaught exception (a bug)');
+    process.exitCode = 1;
+    stop('uncaught exception');
+  };
+  process.on('unhandledRejection', unhandledRejection);
+  process.on('uncaughtException', uncaughtException);
   // `once`: a second Ctrl-C gets Node's default and ends the process without waiting.
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
@@ -61,6 +80,9 @@ export async function runWorkerProcess(config: Config, options: WorkerProcessOpt
   send({ type: 'ready', taskQueues, tasks });
   await running.done;
   await running.stop();
+  await bookkeeper.stop();
+  process.off('unhandledRejection', unhandledRejection);
+  process.off('uncaughtException', uncaughtException);
   log.info('worker stopped');
 }
 

@@ -1,20 +1,20 @@
 /**
  * Turns a task definition into the Temporal activity the `dagRun` workflow calls: it records the
- * attempt in Postgres, gives the task its context and logger, keeps the heartbeat going for
- * tasks that declare a heartbeat timeout, loads offloaded inputs and offloads large outputs.
+ * attempt (through the worker's journal, which writes to Postgres in the background), gives the
+ * task its context and logger, keeps the heartbeat going for tasks that declare a heartbeat
+ * timeout, loads offloaded inputs and offloads large outputs.
  */
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { runTask, type AnyTaskDef } from '../../dags/sdk/task-def';
 import type { TaskContext as WireContext } from '../../workflows/spec';
-import type { AttemptHistory } from './attempt-history';
+import type { AttemptJournal } from './attempt-journal';
 import { AttemptLog } from './attempt-log';
 import type { OutputStore } from './outputs';
 import type { Resources } from '../resources';
 
-
 export interface TaskRuntimeDeps {
-  history: AttemptHistory;
+  journal: AttemptJournal;
   outputs: OutputStore;
   logger: Logger;
   resources: Resources;
@@ -29,7 +29,8 @@ export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActiv
   return async (input, wire, outcome) => {
     const activity = Context.current();
     const key = {
-      temporalRunId: activity.info.workflowExecution?.runId ?? wire.runId,
+      // A run that continued as new keeps its history under its first execution's id.
+      temporalRunId: wire.executionId ?? activity.info.workflowExecution?.runId ?? wire.runId,
       runId: wire.runId,
       dagId: wire.dagId,
       taskId: wire.taskId,
@@ -38,8 +39,9 @@ export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActiv
     };
     const log = new AttemptLog(deps.logger.child({ runId: wire.runId, taskId: wire.taskId, mapIndex: wire.mapIndex, attempt: wire.attempt }));
     log.debug(ATTEMPT_STARTED);
-    // Recording the start runs beside the task, not before it: it must not add to hop latency.
-    const started = deps.history.start(key);
+    // The journal takes the record and returns: neither the start nor the end waits for Postgres.
+    const startedAt = new Date();
+    deps.journal.started(key, startedAt);
     const heartbeat = keepHeartbeating(activity);
     try {
       const hydrated = await deps.outputs.hydrate(input);
@@ -54,14 +56,12 @@ export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActiv
       };
       const result = await runTask(task, hydrated, ctx, outcome);
       const stored = await deps.outputs.store(wire, result);
-      await started;
-      await deps.history.finish(key, { state: 'success', logs: log.kept() });
+      deps.journal.finished(key, startedAt, { state: 'success', logs: log.kept() });
       return stored;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.error(`task failed: ${message}`);
-      await started.catch(() => undefined);
-      await deps.history.finish(key, { state: 'failed', error: message, logs: log.kept() });
+      deps.journal.finished(key, startedAt, { state: 'failed', error: message, logs: log.kept() });
       throw err;
     } finally {
       clearInterval(heartbeat);

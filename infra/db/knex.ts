@@ -1,5 +1,6 @@
 /** The one way Sluice code gets a knex instance for Postgres. */
 import knex, { type Knex } from 'knex';
+import { createLogger } from '../logger';
 
 /**
  * A knex instance on `url`. The pool keeps no idle minimum, so a short-lived command does not
@@ -10,5 +11,24 @@ export function createKnex(url: string, options: { maxConnections?: number } = {
     client: 'pg',
     connection: url,
     pool: { min: 0, max: options.maxConnections ?? 10 },
+    log: knexLog(),
   });
+}
+
+/**
+ * knex's own messages go to the process's log (stderr) instead of console.log (stdout, where
+ * they would break `--json` output). Its connection errors are debug, not warnings: while the
+ * database is down they come (with a stack) for every pooled connection and every failed query,
+ * and the query that needed the connection fails with the same error for its caller to report.
+ */
+const CONNECTION_NOISE = /^(Acquire connection error|Connection Error)/;
+
+function knexLog(): Knex.Config['log'] {
+  const log = createLogger('knex');
+  return {
+    warn: (message: string) => (CONNECTION_NOISE.test(String(message)) ? log.debug(String(message)) : log.warn(String(message))),
+    error: (message: string) => log.error(String(message)),
+    deprecate: (method: string, alternative: string) => log.warn(`${method} is deprecated; use ${alternative}`),
+    debug: (message: string) => log.debug(String(message)),
+  };
 }

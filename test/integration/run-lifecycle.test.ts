@@ -96,8 +96,9 @@ describe('operator messages', { concurrency: true }, () => {
 
 describe('long runs continue as new', { concurrency: true }, () => {
   const startLong = async (spec: ReturnType<typeof compileOrThrow>, continueAsNewAfterEvents: number) => {
-    const input: DagRunInput = { spec, logicalDate: uniqueLogicalDate().toISOString(), params: {}, continueAsNewAfterEvents };
-    const runId = `${spec.dagId}-${input.logicalDate}`;
+    const logicalDate = uniqueLogicalDate().toISOString();
+    const input: DagRunInput = { spec, logicalDate, params: {}, continueAsNewAfterEvents };
+    const runId = `${spec.dagId}-${logicalDate}`;
     return w.client.workflow.start('dagRun', { workflowId: runId, taskQueue: TQ, args: [input] });
   };
 
