@@ -10,6 +10,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = EXIT.failed,
+    /** The command's result already says so (with `--json`, its one JSON document does). */
+    readonly reported = false,
   ) {
     super(message);
   }

@@ -1,4 +1,5 @@
 /** Parsing of flags several commands share; every failure is a bad-input error naming the flag. */
+import { readFileSync } from 'node:fs';
 import { LogicalDateError, parseDateArg, type DateArg } from '../client/logical-dates';
 import { badInput } from './errors';
 
@@ -17,13 +18,30 @@ export function orBadInput<T>(flag: string, rule: () => T): T {
   }
 }
 
-/** `--conf`: run params as a JSON object (checked against the DAG's schema by the caller). */
+/**
+ * `--conf`: run params as a JSON object, or `@<file>` for a file that holds one (checked against
+ * the DAG's schema by the caller).
+ */
 export function confFlag(text: string | undefined): unknown {
   if (text === undefined) return {};
+  if (!text.startsWith('@')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw badInput(`--conf is not valid JSON: ${text}`);
+    }
+  }
+  const file = text.slice(1);
+  let content: string;
   try {
-    return JSON.parse(text);
-  } catch {
-    throw badInput(`--conf is not valid JSON: ${text}`);
+    content = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw badInput(`--conf ${text}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return JSON.parse(content);
+  } catch (err) {
+    throw badInput(`--conf ${text}: ${file} is not valid JSON (${(err as Error).message})`);
   }
 }
 

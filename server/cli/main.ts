@@ -7,7 +7,8 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../../infra/config';
 import { RunClosedError } from '../client/operator';
-import { WorkerUnavailableError } from '../client/workers';
+import { serverFailure, type ServerFailure } from '../client/server-failures';
+import { NoSuchWorkflowError, WorkerUnavailableError } from '../client/workers';
 import { registerBackfill } from './commands/backfill';
 import { registerBackfills } from './commands/backfills';
 import { registerClear } from './commands/clear';
@@ -51,8 +52,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const [code, message] = classify(err);
     if (message) {
-      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: message, exitCode: code })}\n`);
+      const reported = err instanceof CliError && err.reported;
+      if (argv.includes('--json') && !reported) process.stdout.write(`${JSON.stringify({ error: message, exitCode: code })}\n`);
       process.stderr.write(`sluice: ${message}\n`);
+      if (DEBUG_LEVELS.has(process.env.LOG_LEVEL ?? '') && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     }
     return code;
   } finally {
@@ -60,6 +63,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+const DEBUG_LEVELS = new Set(['debug', 'trace']);
+const SERVER_FAILURE_EXIT: Record<ServerFailure['kind'], number> = { unreachable: EXIT.unreachable, refused: EXIT.failed, invalid: EXIT.badInput };
+
+/**
+ * Every failure as an exit code and one message for whoever ran the command. A stack only helps
+ * whoever debugs Sluice, so it is printed with LOG_LEVEL=debug alone.
+ */
 function classify(err: unknown): [number, string | undefined] {
   if (err instanceof CommanderError) {
     // --help and --version end here too, with exit code 0 and nothing more to say.
@@ -69,11 +79,14 @@ function classify(err: unknown): [number, string | undefined] {
   if (err instanceof ConfigError) return [EXIT.badInput, err.message];
   if (err instanceof RunClosedError) return [EXIT.failed, err.message];
   if (err instanceof WorkerUnavailableError) return [EXIT.unreachable, err.message];
-  if (err instanceof WorkflowNotFoundError) return [EXIT.badInput, `no such run: ${err.workflowId}`];
+  if (err instanceof NoSuchWorkflowError) return [EXIT.badInput, err.message];
+  if (err instanceof WorkflowNotFoundError) return [EXIT.badInput, `no such run or backfill: ${err.workflowId}`];
   if (err instanceof WorkflowUpdateFailedError) {
     return [EXIT.failed, `refused: ${err.cause instanceof Error ? err.cause.message : err.message}`];
   }
-  return [EXIT.failed, err instanceof Error ? (err.stack ?? err.message) : String(err)];
+  const server = serverFailure(err);
+  if (server) return [SERVER_FAILURE_EXIT[server.kind], server.message];
+  return [EXIT.failed, err instanceof Error && err.message ? err.message : String(err)];
 }
 
 if (require.main === module) {

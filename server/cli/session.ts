@@ -40,16 +40,3 @@ export class Session {
     await this.db?.destroy();
   }
 }
-
-/** Turns a failed connection into the "unreachable" exit code, naming the server. */
-export async function orUnreachable<T>(what: string, work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') {
-      throw new CliError(`cannot reach ${what} (${code}); is \`sluice up\` running, or is its URL right?`, EXIT.unreachable);
-    }
-    throw err;
-  }
-}

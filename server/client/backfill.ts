@@ -7,7 +7,7 @@ import type { DagSpec } from '../../workflows/spec';
 import { fireTimes } from '../schedules/fire-times';
 import { rangeBounds, type DateArg } from './logical-dates';
 import { formatLogicalDate } from './run-id';
-import { askWorkflow } from './workers';
+import { askWorkflow, describeAs } from './workers';
 
 export interface BackfillRequest {
   logicalDates: Date[];
@@ -108,10 +108,13 @@ async function isRunning(client: Client, workflowId: string): Promise<boolean | 
 
 export function backfillProgress(client: Client, backfillId: string): Promise<BackfillProgress> {
   const handle = client.workflow.getHandle(backfillId);
-  return askWorkflow(handle, () => handle.query(progressQuery));
+  return askWorkflow(handle, 'backfill', () => handle.query(progressQuery));
 }
 
 /** Pause, resume or cancel (stop starting dates; runs in flight finish) a backfill. */
 export async function controlBackfill(client: Client, backfillId: string, action: 'pause' | 'resume' | 'cancel'): Promise<void> {
-  await client.workflow.getHandle(backfillId).signal(action);
+  const handle = client.workflow.getHandle(backfillId);
+  // A run would take the Signal and ignore it: say it is not a backfill instead.
+  await describeAs(handle, 'backfill');
+  await handle.signal(action);
 }

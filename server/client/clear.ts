@@ -11,7 +11,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { dagRun } from '../../workflows/dag-run';
 import { clearTaskUpdate, stateQuery, type DagRunInput, type DagRunResult } from '../../workflows/messages';
 import { DagIdKey, DagRunStateKey, LogicalDateKey } from '../../workflows/search-attributes';
-import { askWorkflow } from './workers';
+import { askWorkflow, describeAs } from './workers';
 
 export interface ClearOutcome {
   runId: string;
@@ -28,9 +28,9 @@ export class ClearRefusedError extends Error {}
 
 export async function clearTask(client: Client, runId: string, taskId: string, options: { downstream: boolean }): Promise<ClearOutcome> {
   const latest = client.workflow.getHandle<typeof dagRun>(runId);
-  const { status } = await latest.describe();
+  const { status } = await describeAs(latest, 'run');
   if (status.name === 'RUNNING') {
-    const outcome = await askWorkflow(latest, () => latest.executeUpdate(clearTaskUpdate, { args: [taskId, options.downstream] }));
+    const outcome = await askWorkflow(latest, 'run', () => latest.executeUpdate(clearTaskUpdate, { args: [taskId, options.downstream] }));
     return { runId, mode: 'open', tasks: outcome.tasks };
   }
   return clearClosedRun(client, await executionThatRan(latest), taskId, options.downstream);
@@ -38,7 +38,7 @@ export async function clearTask(client: Client, runId: string, taskId: string, o
 
 async function clearClosedRun(client: Client, run: WorkflowHandle<typeof dagRun>, taskId: string, downstream: boolean): Promise<ClearOutcome> {
   const input = await startInput(run);
-  const recorded = await askWorkflow(run, () => run.query(stateQuery));
+  const recorded = await askWorkflow(run, 'run', () => run.query(stateQuery));
   const task = recorded.tasks.find((t) => t.id === taskId);
   if (!task) throw new ClearRefusedError(`unknown task '${taskId}' in ${run.workflowId} (tasks: ${recorded.tasks.map((t) => t.id).join(', ')})`);
   if (task.state === 'pending') throw new ClearRefusedError(`task '${taskId}' never ran in ${run.workflowId}; there is nothing to clear`);

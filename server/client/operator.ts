@@ -26,7 +26,7 @@ async function operate<T>(client: Client, runId: string, send: (run: WorkflowHan
   const closed = () => new RunClosedError(`run ${runId} has already finished; start it again with \`sluice trigger <dagId> --date <date> --rerun\``);
   const run = client.workflow.getHandle(runId);
   try {
-    return await askWorkflow(run, () => send(run), closed);
+    return await askWorkflow(run, 'run', () => send(run), closed);
   } catch (err) {
     // The run closed between our look at it and the Update.
     if (err instanceof WorkflowNotFoundError && /already completed/i.test(err.message)) throw closed();
@@ -36,5 +36,5 @@ async function operate<T>(client: Client, runId: string, send: (run: WorkflowHan
 
 export function runStatus(client: Client, runId: string): Promise<DagRunStatus> {
   const run = client.workflow.getHandle(runId);
-  return askWorkflow(run, () => run.query(stateQuery));
+  return askWorkflow(run, 'run', () => run.query(stateQuery));
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { DagRunState } from '../../workflows/spec';
+import { fromPostgres } from './server-failures';
 
 export interface RunSummary {
   runId: string;
@@ -48,7 +49,7 @@ export async function listRuns(
     .limit(filter.limit);
   if (filter.dagId) query.where('dag_id', filter.dagId);
   if (filter.state) query.where('state', filter.state);
-  const rows = await query;
+  const rows = await fromPostgres(query);
   return rows.map((r) => {
     const startedAt = new Date(r.started_at);
     const endedAt = r.ended_at ? new Date(r.ended_at) : null;
@@ -81,7 +82,7 @@ export async function listAttempts(db: Knex, runId: string, taskId?: string): Pr
     .where('a.run_id', runId)
     .orderByRaw('coalesce(r.started_at, a.started_at), a.temporal_run_id, a.started_at, a.id');
   if (taskId) query.where('a.task_id', taskId);
-  const rows = await query;
+  const rows = await fromPostgres(query);
   return rows.map((r) => ({
     execution: {
       temporalRunId: r.temporal_run_id,
@@ -98,4 +99,12 @@ export async function listAttempts(db: Knex, runId: string, taskId?: string): Pr
     worker: r.worker,
     logs: r.logs,
   }));
+}
+
+/** Whether Sluice has any record of the run: a run row, or an attempt (its row may be missing). */
+export async function runRecorded(db: Knex, runId: string): Promise<boolean> {
+  const [run, attempt] = await Promise.all(
+    ['dag_runs', 'task_attempts'].map((table) => fromPostgres(db.withSchema('sluice').table(table).where('run_id', runId).first('run_id'))),
+  );
+  return run !== undefined || attempt !== undefined;
 }

@@ -8,7 +8,7 @@ import { askWorkflow, NoWorkerError } from './workers';
  * Gives up with NoWorkerError once no worker serves the run: it would make no progress.
  */
 export async function waitForOutcome(handle: WorkflowHandle, pollMs = 1000): Promise<DagRunStatus> {
-  const state = () => askWorkflow(handle, () => handle.query(stateQuery));
+  const state = () => askWorkflow(handle, 'run', () => handle.query(stateQuery));
   let closed = false;
   const result = handle.result().then(
     () => (closed = true),

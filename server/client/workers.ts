@@ -4,7 +4,8 @@
  * wait forever, printing nothing. So we check for a worker first, and put a deadline on the call
  * itself for a worker that stopped too recently for the check to see.
  */
-import { isGrpcDeadlineError, type WorkflowClient, type WorkflowHandle } from '@temporalio/client';
+import { isGrpcDeadlineError, type WorkflowClient, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 
@@ -37,13 +38,40 @@ export async function requireWorker(workflows: WorkflowClient, taskQueue: string
   if (!pollers?.some((p) => now - (optionalTsToMs(p.lastAccessTime) ?? 0) < LIVE_POLLER_MS)) throw new NoWorkerError(taskQueue);
 }
 
+/** What a workflow id names: a DAG run (workflow type `dagRun`) or a backfill (`backfill`). */
+export type WorkflowKind = 'run' | 'backfill';
+const WORKFLOW_TYPES: Record<WorkflowKind, string> = { run: 'dagRun', backfill: 'backfill' };
+
+/** No run (or backfill) has that id: no workflow does, or one of another kind (a backfill's id given as a run's). */
+export class NoSuchWorkflowError extends Error {
+  constructor(
+    readonly kind: WorkflowKind,
+    readonly workflowId: string,
+  ) {
+    super(`no such ${kind}: ${workflowId}`);
+  }
+}
+
+/** describe() of the run or backfill behind `handle`; a workflow of another type is not one. */
+export async function describeAs(handle: WorkflowHandle, kind: WorkflowKind): Promise<WorkflowExecutionDescription> {
+  let description: WorkflowExecutionDescription;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new NoSuchWorkflowError(kind, handle.workflowId);
+    throw err;
+  }
+  if (description.type !== WORKFLOW_TYPES[kind]) throw new NoSuchWorkflowError(kind, handle.workflowId);
+  return description;
+}
+
 /**
- * Sends `ask` (a query or an Update of the workflow behind `handle`) once a worker serves the
- * workflow's task queue, and gives up after ANSWER_DEADLINE_MS. `whenClosed` refuses a closed
+ * Sends `ask` (a query or an Update of the run or backfill behind `handle`) once a worker serves
+ * the workflow's task queue, and gives up after ANSWER_DEADLINE_MS. `whenClosed` refuses a closed
  * workflow instead (Updates cannot reach one; queries of one still need a worker to replay it).
  */
-export async function askWorkflow<T>(handle: WorkflowHandle, ask: () => Promise<T>, whenClosed?: () => Error): Promise<T> {
-  const { taskQueue, status } = await handle.describe();
+export async function askWorkflow<T>(handle: WorkflowHandle, kind: WorkflowKind, ask: () => Promise<T>, whenClosed?: () => Error): Promise<T> {
+  const { taskQueue, status } = await describeAs(handle, kind);
   if (whenClosed && status.name !== 'RUNNING') throw whenClosed();
   await requireWorker(handle.client, taskQueue);
   try {

@@ -1,27 +1,43 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 
-const COOKIE = 'sluice_token';
+export const TOKEN_COOKIE = 'sluice_token';
+
+/** How a request showed the token: scripts send a Bearer header, browsers the login cookie. */
+export type AuthMethod = 'bearer' | 'cookie';
+
+declare global {
+  // Express types `res.locals` through this interface.
+  namespace Express {
+    interface Locals {
+      auth?: AuthMethod;
+    }
+  }
+}
 
 /**
  * Every route needs the console token: as a Bearer header (scripts), or as the cookie a browser
- * gets after opening the URL `sluice up` prints once (`/?token=...`).
+ * gets after opening the URL `sluice up` prints once (`/?token=...`). Anything else, whatever its
+ * length, characters or encoding, is a 401.
  */
 export function requireToken(token: string): RequestHandler {
-  const expected = Buffer.from(token);
-  const matches = (given: string | undefined) =>
-    given !== undefined && given.length === token.length && timingSafeEqual(Buffer.from(given), expected);
-
+  const matches = secretMatcher(token);
   return (req, res, next) => {
     const fromQuery = typeof req.query.token === 'string' ? req.query.token : undefined;
     if (matches(fromQuery)) {
-      res.cookie(COOKIE, fromQuery, { httpOnly: true, sameSite: 'strict' });
-      res.redirect(req.path);
+      res.cookie(TOKEN_COOKIE, fromQuery, { httpOnly: true, sameSite: 'strict' });
+      // Drop the token from the address bar; `//host` would be a redirect to another site.
+      res.redirect(req.path.startsWith('//') ? '/' : req.path);
       return;
     }
-    const header = req.get('authorization')?.replace(/^Bearer\s+/i, '');
-    const cookie = parseCookie(req.get('cookie'), COOKIE);
-    if (matches(header) || matches(cookie)) {
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1];
+    if (matches(bearer)) {
+      res.locals.auth = 'bearer';
+      next();
+      return;
+    }
+    if (matches(parseCookie(req.get('cookie'), TOKEN_COOKIE))) {
+      res.locals.auth = 'cookie';
       next();
       return;
     }
@@ -29,10 +45,29 @@ export function requireToken(token: string): RequestHandler {
   };
 }
 
+/**
+ * Checks strings against a secret by comparing HMACs of them, not the strings: both digests have
+ * the same length whatever was sent, so `timingSafeEqual` never throws (it does on buffers of
+ * different byte lengths, which a non-ASCII string of the right character count gives) and the
+ * time taken says nothing about the secret.
+ */
+export function secretMatcher(secret: string): (given: string | undefined) => boolean {
+  const key = randomBytes(32);
+  const digest = (text: string) => createHmac('sha256', key).update(text).digest();
+  const expected = digest(secret);
+  return (given) => given !== undefined && timingSafeEqual(digest(given), expected);
+}
+
 function parseCookie(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
     const [key, ...value] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(value.join('='));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      // Bad percent-encoding is a wrong token, not a server error.
+      return undefined;
+    }
   }
   return undefined;
 }

@@ -1,18 +1,21 @@
 import type { Client } from '@temporalio/client';
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { DagSpec } from '../../workflows/spec';
 import { backfillProgress } from '../client/backfill';
-import { runStatus } from '../client/operator';
-import { listAttempts, listRuns } from '../client/run-history';
+import { listRuns } from '../client/run-history';
+import { runView } from '../client/run-view';
 import { scheduleStatus } from '../schedules/status';
+import { CSRF_HEADER, csrfMeta } from './csrf';
+import { checkIdParams } from './params';
 
 /**
- * Two server-rendered pages, no build step: the run list (failed and waiting runs first, as the
- * on-call engineer needs them) and one run's tasks with retry buttons that call the JSON API.
+ * Server-rendered pages, no build step: the run list (failed and waiting runs first, as the
+ * on-call engineer needs them), one run's tasks with retry buttons that call the JSON API,
+ * schedules and backfills. Their buttons send the session's CSRF token (csrf.ts).
  */
 export function pages(temporal: Client, db: Knex, specs: () => readonly DagSpec[], temporalUiUrl?: string): Router {
-  const router = Router();
+  const router = checkIdParams(Router());
 
   router.get('/schedules', async (_req, res) => {
     const rows = await Promise.all(specs().filter((s) => s.schedule).map((s) => scheduleStatus(temporal, s)));
@@ -27,6 +30,7 @@ export function pages(temporal: Client, db: Knex, specs: () => readonly DagSpec[
       .join('\n');
     res.type('html').send(
       layout(
+        res,
         'Schedules',
         `<table><thead><tr><th>DAG</th><th>cron</th><th>time zone</th><th>catch-up</th><th>state</th><th>last fire</th><th>next fire</th><th></th></tr></thead><tbody>${body}</tbody></table>
 <script>async function unpause(dag){const p=await (await fetch('/api/schedules/'+dag+'/unpause-preview')).json();
@@ -42,6 +46,7 @@ if(confirm('Unpausing starts '+p.runsStartedNow+' runs now; '+p.missedWhilePause
     const id = esc(req.params.backfillId);
     res.type('html').send(
       layout(
+        res,
         req.params.backfillId,
         `<p>backfill ${esc(p.state)} · <progress max="${p.total}" value="${done}"></progress> ${done}/${p.total} dates done (${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped) · ${p.counts.running} in flight
 <button onclick="post('/api/backfills/${id}/pause',{})">pause</button> <button onclick="post('/api/backfills/${id}/resume',{})">resume</button> <button onclick="post('/api/backfills/${id}/cancel',{})">cancel</button></p>
@@ -65,6 +70,7 @@ ${p.state === 'done' || p.state === 'cancelled' ? '' : '<script>setTimeout(()=>l
       .join('\n');
     res.type('html').send(
       layout(
+        res,
         'Runs',
         `<table><thead><tr><th>run</th><th>DAG</th><th>logical date</th><th>state</th><th>trigger</th><th>duration</th><th>failed tasks</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
       ),
@@ -73,22 +79,19 @@ ${p.state === 'done' || p.state === 'cancelled' ? '' : '<script>setTimeout(()=>l
 
   router.get('/runs/:runId', async (req, res) => {
     const runId = req.params.runId;
-    const [status, attempts, current] = await Promise.all([
-      runStatus(temporal, runId),
-      listAttempts(db, runId),
-      temporal.workflow.getHandle(runId).describe().then((d) => d.runId),
-    ]);
-    const rows = status.tasks
+    const run = await runView(temporal, db, runId);
+    const open = run.temporalStatus === 'RUNNING';
+    const rows = run.tasks
       .map((t) => {
-        const taskAttempts = attempts.filter((a) => a.taskId === t.id);
+        const taskAttempts = run.attempts.filter((a) => a.taskId === t.id);
         const logs = taskAttempts
           .map((a) => {
-            const earlier = a.execution.temporalRunId === current ? '' : `[earlier execution, ${a.execution.trigger ?? 'unknown trigger'}, started ${a.execution.startedAt ?? '?'}] `;
+            const earlier = a.execution.temporalRunId === run.execution ? '' : `[earlier execution, ${a.execution.trigger ?? 'unknown trigger'}, started ${a.execution.startedAt ?? '?'}] `;
             return `${earlier}attempt ${a.attempt}${a.mapIndex === null ? '' : ` [${a.mapIndex}]`} ${a.state}: ${(a.logs as Array<{ msg: string }>).map((l) => l.msg).join(' | ')}`;
           })
           .join('\n');
         const failed =
-          t.state === 'failed'
+          open && t.state === 'failed'
             ? `<button onclick="act('${esc(runId)}','retry',{taskId:'${esc(t.id)}'})">retry</button>
 <button onclick="act('${esc(runId)}','mark-success',{taskId:'${esc(t.id)}'})">mark success</button>`
             : '';
@@ -104,11 +107,19 @@ ${p.state === 'done' || p.state === 'cancelled' ? '' : '<script>setTimeout(()=>l
     const temporalLink = temporalUiUrl
       ? ` · <a href="${esc(temporalUiUrl)}/namespaces/default/workflows/${encodeURIComponent(runId)}">open in Temporal UI</a>`
       : '';
+    const interval = run.dataIntervalStart && run.dataIntervalEnd ? ` · data interval ${esc(run.dataIntervalStart)} → ${esc(run.dataIntervalEnd)}` : '';
+    // Signals the run could not apply: the sender saw no answer, so the page must say it.
+    const warnings = run.warnings?.length
+      ? `<div class="warnings"><b>Operator messages the run ignored:</b><ul>${run.warnings.map((w) => `<li>${esc(w.at)}: ${esc(w.message)}</li>`).join('')}</ul></div>`
+      : '';
     res.type('html').send(
       layout(
+        res,
         runId,
-        `<p>DAG ${esc(status.dagId)} version ${esc(status.version)} · state <b>${esc(status.state)}</b> · data interval ${esc(status.dataIntervalStart)} → ${esc(status.dataIntervalEnd)}${temporalLink}</p>
-${status.state === 'awaiting_operator' ? `<p>Waiting for an operator until ${esc(status.operatorDeadline ?? '')}. <button onclick="act('${esc(runId)}','retry',{})">retry all failed</button> <button onclick="act('${esc(runId)}','fail',{reason:'failed from the console'})">fail run</button></p>` : ''}
+        `<p>DAG ${esc(run.dagId)} version ${esc(run.version ?? 'unknown')} · state <b>${esc(run.state)}</b>${run.reason ? ` (${esc(run.reason)})` : ''}${interval}${temporalLink}</p>
+${run.note ? `<p class="note">${esc(run.note)}</p>` : ''}
+${open && run.state === 'awaiting_operator' ? `<p>Waiting for an operator until ${esc(run.operatorDeadline ?? '')}. <button onclick="act('${esc(runId)}','retry',{})">retry all failed</button> <button onclick="act('${esc(runId)}','fail',{reason:'failed from the console'})">fail run</button></p>` : ''}
+${warnings}
 <table><thead><tr><th>task</th><th>state</th><th>attempts</th><th>started</th><th>ended</th><th>error</th><th>attempt logs</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
       ),
     );
@@ -117,12 +128,15 @@ ${status.state === 'awaiting_operator' ? `<p>Waiting for an operator until ${esc
   return router;
 }
 
-function layout(title: string, body: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · Sluice</title>
+/** A page: every one carries the session's CSRF token, which `post()` sends with each action (csrf.ts). */
+function layout(res: Response, title: string, body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8">${csrfMeta(res)}<title>${esc(title)} · Sluice</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-tr.failed td,tr.awaiting_operator td{background:#fde8e8}td.state{font-weight:600}tr.success td.state{color:#16794c}tr.failed td.state,tr.awaiting_operator td.state{color:#b42318}pre{margin:0;white-space:pre-wrap;max-width:40em}</style></head>
+tr.failed td,tr.awaiting_operator td{background:#fde8e8}td.state{font-weight:600}tr.success td.state{color:#16794c}tr.failed td.state,tr.awaiting_operator td.state{color:#b42318}pre{margin:0;white-space:pre-wrap;max-width:40em}
+.warnings,.note{background:#fff4e5;border:1px solid #f5b759;padding:4px 8px}</style></head>
 <body><h1><a href="/">Sluice</a> · ${esc(title)}</h1><nav><a href="/">runs</a> · <a href="/schedules">schedules</a></nav>${body}
-<script>async function post(url,body){const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
+<script>async function post(url,body){const csrf=document.querySelector('meta[name=csrf-token]').content;
+const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json','${CSRF_HEADER}':csrf},body:JSON.stringify(body)});
 const j=await r.json();if(!r.ok)alert('refused: '+j.error);location.reload();return j;}
 function act(run,action,body){return post('/api/runs/'+encodeURIComponent(run)+'/'+action,body);}
 function clearTask(run,task,downstream){if(confirm('Re-run '+task+(downstream?' and every task after it':'')+'? Other tasks keep their results.'))act(run,'clear',{taskId:task,downstream});}</script></body></html>`;

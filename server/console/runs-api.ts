@@ -3,31 +3,32 @@ import { Router } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { clearTask } from '../client/clear';
-import { failRun, markTaskSuccess, retryRun, runStatus } from '../client/operator';
+import { failRun, markTaskSuccess, retryRun } from '../client/operator';
 import { listAttempts, listRuns } from '../client/run-history';
+import { runView } from '../client/run-view';
+import { checkIdParams, freeText, idText } from './params';
 
 const RUN_STATES = ['queued', 'running', 'awaiting_operator', 'success', 'failed'] as const;
 const listQuery = z.object({
-  dagId: z.string().min(1).optional(),
+  dagId: idText.optional(),
   state: z.enum(RUN_STATES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
 });
-const retryBody = z.object({ taskId: z.string().min(1).optional() }).strict();
-const markBody = z.object({ taskId: z.string().min(1) }).strict();
-const failBody = z.object({ reason: z.string().max(500).optional() }).strict();
-const clearBody = z.object({ taskId: z.string().min(1), downstream: z.boolean().default(false) }).strict();
+const retryBody = z.object({ taskId: idText.optional() }).strict();
+const markBody = z.object({ taskId: idText }).strict();
+const failBody = z.object({ reason: freeText.optional() }).strict();
+const clearBody = z.object({ taskId: idText, downstream: z.boolean().default(false) }).strict();
 
 /** JSON API over run history (Postgres) and live run state and operator actions (Temporal). */
 export function runsApi(temporal: Client, db: Knex): Router {
-  const router = Router();
+  const router = checkIdParams(Router());
 
   router.get('/runs', async (req, res) => {
     res.json({ runs: await listRuns(db, listQuery.parse(req.query)) });
   });
 
   router.get('/runs/:runId', async (req, res) => {
-    const [status, attempts] = await Promise.all([runStatus(temporal, req.params.runId), listAttempts(db, req.params.runId)]);
-    res.json({ ...status, attempts });
+    res.json(await runView(temporal, db, req.params.runId));
   });
 
   router.get('/runs/:runId/tasks/:taskId/attempts', async (req, res) => {

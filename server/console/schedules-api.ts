@@ -7,10 +7,12 @@ import type { DagSpec } from '../../workflows/spec';
 import { backfillDates, backfillProgress, BackfillRangeError, controlBackfill, startBackfill } from '../client/backfill';
 import { LogicalDateError, parseDateArg } from '../client/logical-dates';
 import { formatLogicalDate } from '../client/run-id';
+import { fromPostgres } from '../client/server-failures';
 import { scheduleStatus, setPaused, unpausePreview } from '../schedules/status';
 import { HttpError } from './errors';
+import { checkIdParams, freeText, idText } from './params';
 
-const noteBody = z.object({ note: z.string().max(500).optional() }).strict();
+const noteBody = z.object({ note: freeText.optional() }).strict();
 /** A bare date (a whole day in the DAG's time zone) or an instant, as `sluice backfill` reads them. */
 const dateArg = z.string().transform((text, ctx) => {
   try {
@@ -23,7 +25,7 @@ const dateArg = z.string().transform((text, ctx) => {
 });
 const backfillBody = z
   .object({
-    dagId: z.string(),
+    dagId: idText,
     from: dateArg,
     to: dateArg,
     concurrency: z.number().int().min(1).max(64).default(4),
@@ -35,7 +37,7 @@ const backfillBody = z
 
 /** Schedules (status, pause, unpause with its preview) and backfills (start, progress, steer). */
 export function schedulesApi(temporal: Client, db: Knex, specs: () => readonly DagSpec[]): Router {
-  const router = Router();
+  const router = checkIdParams(Router());
   const scheduled = (dagId: string): DagSpec => {
     const spec = specs().find((s) => s.dagId === dagId);
     if (!spec) throw new HttpError(404, `unknown DAG '${dagId}'`);
@@ -77,7 +79,7 @@ export function schedulesApi(temporal: Client, db: Knex, specs: () => readonly D
       throw err;
     }
     if (body.dryRun) {
-      res.json({ dryRun: true, dates: await planDates(db, { dagId: spec.dagId, logicalDates: dates.map(formatLogicalDate), reprocess: body.reprocess }) });
+      res.json({ dryRun: true, dates: await fromPostgres(planDates(db, { dagId: spec.dagId, logicalDates: dates.map(formatLogicalDate), reprocess: body.reprocess })) });
       return;
     }
     const backfillId = await startBackfill(temporal, spec, { logicalDates: dates, concurrency: body.concurrency, reprocess: body.reprocess, params: {} });

@@ -1,6 +1,6 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { DagSpec } from '../../workflows/spec';
-import { fireTimes } from './fire-times';
+import { fireTimes, nextFireTime } from './fire-times';
 
 export interface ScheduleStatus {
   dagId: string;
@@ -50,7 +50,9 @@ export async function unpausePreview(client: Client, spec: DagSpec, now = new Da
   const schedule = spec.schedule as NonNullable<DagSpec['schedule']>;
   const since = status.lastFire ? new Date(Date.parse(status.lastFire) + 1) : undefined;
   const missed = since ? fireTimes(schedule.cron, schedule.timezone, since, now, 10_000) : [];
-  return { runsStartedNow: 0, missedWhilePaused: missed.map((d) => d.toISOString()), nextFire: status.nextFires[0] ?? null };
+  // Not the schedule's own next action times: a paused schedule stops updating them, so they lie in the past.
+  const next = nextFireTime(schedule.cron, schedule.timezone, now);
+  return { runsStartedNow: 0, missedWhilePaused: missed.map((d) => d.toISOString()), nextFire: next ? next.toISOString() : null };
 }
 
 export async function setPaused(client: Client, dagId: string, paused: boolean, note: string): Promise<void> {

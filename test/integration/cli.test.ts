@@ -3,7 +3,8 @@
  * input, 3 unreachable), against the test stack. DAGs come from test/fixtures/dags through
  * SLUICE_DAGS_DIR, so schedule and backfill commands have a scheduled DAG to work on; the tests
  * of logical dates, workers and reruns use DAGs written to a folder of their own (dagFolder):
- * `nobody_*` on a task queue no worker polls, `cli_*` on one this file's worker serves.
+ * `nobody_*` on a task queue no worker polls, `cli_*` on one this file's worker serves. Failures
+ * are one line on stderr (and, with --json, one JSON document on stdout), never a stack.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,10 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { dag } from '../../dags/sdk';
+import { startDagRun } from '../../server/client/start-run';
+import { serverFailure } from '../../server/client/server-failures';
 import { backfillQueue } from '../../workflows/backfill';
-import { testTasks } from '../fixtures/tasks';
+import { stateQuery } from '../../workflows/messages';
+import { echo, testTasks } from '../fixtures/tasks';
 import { runCli } from '../support/cli';
-import { testTemporal } from '../support/env';
+import { compileOrThrow } from '../support/dag-runs';
+import { testConfig, testTemporal } from '../support/env';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
 const env = { ...process.env, SLUICE_DAGS_DIR: path.resolve(__dirname, '../fixtures/dags') };
@@ -23,13 +29,16 @@ const json = (stdout: string) => JSON.parse(stdout) as Record<string, unknown>;
 
 const NO_WORKER_QUEUE = 'cli-nobody';
 const WORKER_QUEUE = 'test-cli';
-const DAGS: Record<string, { queue: string; options: string }> = {
+const ECHO_DATE = 'task(echo, { label: ctx.logicalDate })';
+const DAGS: Record<string, { queue: string; options: string; body?: string }> = {
   nobody_daily: { queue: NO_WORKER_QUEUE, options: `schedule: '0 6 * * *', timezone: 'Europe/Berlin'` },
   nobody_hourly: { queue: NO_WORKER_QUEUE, options: `schedule: '0 * * * *'` },
   nobody_weekly: { queue: NO_WORKER_QUEUE, options: `schedule: '0 6 * * 1', timezone: 'Europe/Berlin'` },
   nobody_manual: { queue: NO_WORKER_QUEUE, options: '' },
   cli_echo: { queue: WORKER_QUEUE, options: '' },
   cli_daily: { queue: WORKER_QUEUE, options: `schedule: '0 6 * * *', timezone: 'Europe/Berlin'` },
+  cli_fails: { queue: WORKER_QUEUE, options: '', body: "task(alwaysFail, { message: 'partner file is broken' })" },
+  cli_params: { queue: WORKER_QUEUE, options: `schedule: '0 6 * * *', params: z.object({ region: z.string().default('eu') })`, body: "task(echo, { label: params.field('region') })" },
 };
 let dagFolder: string;
 const tcli = (...args: string[]) => runCli(args, { ...env, SLUICE_DAGS_DIR: dagFolder });
@@ -41,11 +50,11 @@ before(async () => {
   dagFolder = await mkdtemp(path.join(os.tmpdir(), 'cli-dags-'));
   const sdk = path.resolve(__dirname, '../../dags/sdk');
   const tasks = path.resolve(__dirname, '../fixtures/tasks');
-  for (const [dagId, { queue, options }] of Object.entries(DAGS)) {
+  for (const [dagId, { queue, options, body }] of Object.entries(DAGS)) {
     await writeFile(
       path.join(dagFolder, `${dagId}.ts`),
-      `import { dag } from '${sdk}';\nimport { echo } from '${tasks}';\n` +
-        `export default dag('${dagId}', { taskQueue: '${queue}', ${options} }, ({ task, ctx }) => { task(echo, { label: ctx.logicalDate }); });\n`,
+      `import { dag, z } from '${sdk}';\nimport { alwaysFail, echo } from '${tasks}';\n` +
+        `export default dag('${dagId}', { taskQueue: '${queue}', ${options} }, ({ task, ctx, params }) => { ${body ?? ECHO_DATE}; });\n`,
     );
   }
   workers = await Promise.all([startTestWorker(testTasks, WORKER_QUEUE), startTestWorker(testTasks, backfillQueue(WORKER_QUEUE))]);
@@ -81,7 +90,9 @@ describe('sluice CLI', () => {
     );
     const result = await runCli(['dags', 'validate', '--json'], { ...env, SLUICE_DAGS_DIR: dir });
     assert.equal(result.code, 1);
-    const errors = (json(result.stdout.split('\n{"error"')[0] ?? '').errors ?? []) as string[];
+    const report = json(result.stdout);
+    assert.deepEqual([report.valid, report.error, report.exitCode], [false, 'DAG validation failed with 2 problem(s)', 1], 'one JSON document, with the failure');
+    const errors = (report.errors ?? []) as string[];
     assert.ok(errors.some((e) => e.includes('twice.ts') && e.includes("task 'probeWarehouse'") && /duplicate/i.test(e)), errors.join('\n'));
     assert.ok(errors.some((e) => e.includes('twice.ts') && /cron/i.test(e)), errors.join('\n'));
   });
@@ -95,6 +106,14 @@ describe('sluice CLI', () => {
       [['backfill', 'scheduled_check', '--from', '2025-02-01', '--to', '2025-01-01'], /from 2025-02-01 is after to 2025-01-01/],
       [['backfill', 'scheduled_check', '--from', '2020-01-01', '--to', '2025-01-01'], /raise --max-dates/],
       [['runs', 'scheduled_check', '--state', 'exploded'], /--state must be one of/],
+      // Impossible and empty dates, wherever a date is typed; an empty --date is not "now".
+      [['trigger', 'scheduled_check', '--date', ''], /--date: invalid date '': use YYYY-MM-DD/],
+      [['trigger', 'scheduled_check', '--date', '2026-02-30'], /--date: invalid date '2026-02-30': no such day/],
+      [['trigger', 'scheduled_check', '--date', '2026-02-30T03:00:00Z'], /--date: invalid date '2026-02-30': no such day/],
+      [['backfill', 'scheduled_check', '--from', '2026-02-30', '--to', '2026-03-02'], /--from: invalid date '2026-02-30': no such day/],
+      [['backfill', 'scheduled_check', '--from', '2026-02-01', '--to', ''], /--to: invalid date '': use YYYY-MM-DD/],
+      [['dags', 'test', 'scheduled_check', '--date', '2026-02-30'], /invalid date '2026-02-30': no such day/],
+      [['dags', 'test', 'scheduled_check', '--date', ''], /invalid date '': use YYYY-MM-DD/],
     ];
     for (const [args, message] of cases) {
       const result = await cli(...args);
@@ -297,3 +316,133 @@ describe('sluice CLI', () => {
 });
 
 type Execution = { temporalRunId: string; trigger: string; startedAt: string };
+
+/** The CLI's one line about a failure: `sluice: <message>`, and nothing else on stderr. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${stderr}`);
+  assert.match(lines[0] as string, /^sluice: /);
+  return (lines[0] as string).slice('sluice: '.length);
+}
+
+describe('sluice CLI failures', () => {
+  test('operator commands on a wedged run (its workflow task keeps failing) say why in one line and exit 1', async () => {
+    const { client, connection } = await testTemporal();
+    let runId: string;
+    try {
+      const spec = compileOrThrow(dag('cli_wedged', { taskQueue: WORKER_QUEUE }, ({ task, ctx }) => { task(echo, { label: ctx.logicalDate }); }), testTasks);
+      // Temporal refuses activity ids over 1,000 characters, so the run's workflow task fails on
+      // every attempt; `dags validate` refuses such ids now, but runs started before stay wedged.
+      const wedged = { ...spec, tasks: spec.tasks.map((t) => ({ ...t, id: 'w'.repeat(1100) })) };
+      const run = await startDagRun(client, wedged, { logicalDate: new Date('2001-05-01T00:00:00Z'), params: {}, trigger: 'manual' });
+      runId = run.runId;
+      orphans.push(runId);
+      for (const deadline = Date.now() + 30_000; ; await sleep(250)) {
+        assert.ok(Date.now() < deadline, 'the run wedged within 30 s');
+        const refused = await run.handle.query(stateQuery).then(
+          () => false,
+          (err: unknown) => serverFailure(err)?.kind === 'refused',
+        );
+        if (refused) break;
+      }
+    } finally {
+      await connection.close();
+    }
+    for (const args of [['fail', runId, '--reason', 'wedged'], ['retry', runId], ['mark-success', runId, 'echo']]) {
+      const result = await tcli(...args);
+      assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(result.stdout, '');
+      assert.match(oneLine(result.stderr), /^Temporal refused: .*Workflow Task in failed state.* The run's workflow task keeps failing \(the worker's log says why\)/);
+    }
+    const asJson = await tcli('fail', runId, '--json');
+    assert.equal(asJson.code, 1);
+    const doc = json(asJson.stdout);
+    assert.equal(doc.exitCode, 1);
+    assert.equal(doc.error, oneLine(asJson.stderr));
+  });
+
+  test('trigger --wait --json prints one JSON document when the run fails, saying so, and exits 1', async () => {
+    const result = await tcli('trigger', 'cli_fails', '--date', '2001-02-01', '--wait', '--json');
+    orphans.push('cli_fails-2001-02-01T00:00:00Z');
+    assert.equal(result.code, 1, result.stderr);
+    const doc = json(result.stdout);
+    assert.deepEqual(
+      [doc.runId, doc.state, doc.failedTasks, doc.error, doc.exitCode],
+      ['cli_fails-2001-02-01T00:00:00Z', 'awaiting_operator', ['alwaysFail'], 'run cli_fails-2001-02-01T00:00:00Z ended awaiting_operator', 1],
+    );
+    assert.match(result.stderr, /^sluice: run cli_fails-2001-02-01T00:00:00Z ended awaiting_operator$/m);
+  });
+
+  test('an unreachable server or an unexpected error is one line, and with --json one document; the stack only with LOG_LEVEL=debug', async () => {
+    const quiet = { ...env, LOG_LEVEL: 'info' };
+    const unreachable = await runCli(['runs', 'scheduled_check', '--json'], { ...quiet, DATABASE_URL: 'postgres://sluice:secret@127.0.0.1:1/sluice' });
+    assert.equal(unreachable.code, 3, unreachable.stderr);
+    const down = json(unreachable.stdout);
+    assert.match(down.error as string, /^cannot reach Postgres \(connect ECONNREFUSED 127\.0\.0\.1:1\); is it running, and is DATABASE_URL right\?$/);
+    assert.deepEqual([down.exitCode, oneLine(unreachable.stderr)], [3, down.error]);
+
+    // Nothing Sluice knows to name: its message, in one line.
+    const url = new URL(testConfig().postgres.databaseUrl);
+    url.pathname = '/no_such_database';
+    const unexpected = { ...quiet, DATABASE_URL: url.toString() };
+    const asJson = await runCli(['runs', 'scheduled_check', '--json'], unexpected);
+    assert.equal(asJson.code, 1, asJson.stderr);
+    assert.deepEqual(json(asJson.stdout), { error: 'database "no_such_database" does not exist', exitCode: 1 });
+    assert.equal(oneLine(asJson.stderr), 'database "no_such_database" does not exist');
+    const human = await runCli(['runs', 'scheduled_check'], unexpected);
+    assert.deepEqual([human.code, human.stdout, oneLine(human.stderr)], [1, '', 'database "no_such_database" does not exist']);
+    const debug = await runCli(['runs', 'scheduled_check'], { ...unexpected, LOG_LEVEL: 'debug' });
+    assert.equal(debug.code, 1);
+    assert.match(debug.stderr, /^sluice: database "no_such_database" does not exist\n\S*error: database "no_such_database" does not exist\n {4}at /m);
+  });
+
+  test('logs of a run Sluice never heard of exits 2; of a known run and an unknown task, 0', async () => {
+    const unknown = await tcli('logs', 'cli_echo-1999-01-01T00:00:00Z', 'echo');
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.equal(oneLine(unknown.stderr), 'no such run: cli_echo-1999-01-01T00:00:00Z (sluice.dag_runs has no record of it)');
+    assert.equal((await tcli('trigger', 'cli_echo', '--date', '2001-06-01', '--wait')).code, 0);
+    const noTask = await tcli('logs', 'cli_echo-2001-06-01T00:00:00Z', 'nope');
+    assert.deepEqual([noTask.code, noTask.stdout], [0, 'no attempts of nope recorded\n']);
+  });
+
+  test('--conf @file reads params from a file, for trigger, backfill and dags test; a bad file is bad input naming it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-conf-'));
+    try {
+      const files = { good: path.join(dir, 'good.json'), broken: path.join(dir, 'broken.json'), wrong: path.join(dir, 'wrong.json'), missing: path.join(dir, 'missing.json') };
+      await writeFile(files.good, '{"region": "us"}\n');
+      await writeFile(files.broken, '{"region": ');
+      await writeFile(files.wrong, '{"region": 5}');
+      for (const command of [
+        ['trigger', 'cli_params', '--date', '2001-04-02'],
+        ['backfill', 'cli_params', '--from', '2001-04-01', '--to', '2001-04-02', '--dry-run'],
+        ['dags', 'test', 'cli_params', '--date', '2001-04-02'],
+      ]) {
+        const cases: Array<[string, RegExp]> = [
+          [files.missing, new RegExp(`^--conf @${files.missing}: cannot read ${files.missing} \\(ENOENT\\)$`)],
+          [files.broken, new RegExp(`^--conf @${files.broken}: ${files.broken} is not valid JSON \\(.+\\)$`)],
+          [files.wrong, /param 'region': expected string, received number/],
+        ];
+        for (const [file, message] of cases) {
+          const result = await tcli(...command, '--conf', `@${file}`);
+          assert.equal(result.code, 2, `${command.join(' ')} @${file}: ${result.stderr}`);
+          assert.match(oneLine(result.stderr), message, command.join(' '));
+        }
+      }
+
+      const triggered = await tcli('trigger', 'cli_params', '--date', '2001-04-01', '--conf', `@${files.good}`, '--wait', '--json');
+      assert.equal(triggered.code, 0, triggered.stderr);
+      const { client, connection } = await testTemporal();
+      try {
+        const state = await client.workflow.getHandle(json(triggered.stdout).runId as string).query(stateQuery);
+        assert.deepEqual(state.tasks.find((t) => t.id === 'echo')?.output, { label: 'us', task: 'echo', from: null });
+      } finally {
+        await connection.close();
+      }
+      const tested = await tcli('dags', 'test', 'cli_params', '--date', '2001-04-03', '--conf', `@${files.good}`, '--json');
+      assert.equal(tested.code, 0, tested.stderr);
+      assert.deepEqual((json(tested.stdout).tasks as Record<string, { output: unknown }>).echo?.output, { label: 'us', task: 'echo', from: null });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

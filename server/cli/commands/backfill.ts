@@ -11,13 +11,14 @@ import {
   startBackfill,
 } from '../../client/backfill';
 import { formatLogicalDate } from '../../client/run-id';
+import { fromPostgres } from '../../client/server-failures';
 import { requireWorker } from '../../client/workers';
 import { backfillQueue, type BackfillProgress } from '../../../workflows/backfill';
 import { badInput, CliError } from '../errors';
 import { confFlag, dateFlag, positiveIntFlag } from '../flags';
 import { endProgress, renderProgress } from '../progress-bar';
 import { table, type Output } from '../output';
-import { orUnreachable, type Session } from '../session';
+import type { Session } from '../session';
 import { findOrBadInput } from './dags';
 
 const REPROCESS: readonly Reprocess[] = ['none', 'failed', 'all'];
@@ -45,7 +46,7 @@ export function registerBackfill(program: Command, output: () => Output, session
     .option('--reverse', 'newest date first')
     .option('--dry-run', 'list the dates and what would happen to each; start nothing')
     .option('--wait', 'show a progress bar until the backfill ends')
-    .option('--conf <json>', 'params for every run')
+    .option('--conf <json>', 'params for every run: a JSON object, or @file.json')
     .option('--max-dates <n>', 'refuse ranges with more dates than this', String(DEFAULT_MAX_BACKFILL_DATES))
     .action(async (dagId: string, flags: BackfillFlags) => {
       const { definition, spec } = findOrBadInput(dagId);
@@ -68,10 +69,7 @@ export function registerBackfill(program: Command, output: () => Output, session
 
       const out = output();
       if (flags.dryRun) {
-        const plan = await orUnreachable(
-          'the warehouse database',
-          planDates(session().warehouse(), { dagId, logicalDates: dates.map(formatLogicalDate), reprocess }),
-        );
+        const plan = await fromPostgres(planDates(session().warehouse(), { dagId, logicalDates: dates.map(formatLogicalDate), reprocess }));
         out.result({ dagId, dryRun: true, dates: plan }, () =>
           [
             table(['LOGICAL DATE', 'LAST STATE', 'ACTION'], plan.map((p) => [p.logicalDate, p.lastState ?? '-', p.action])),
@@ -102,8 +100,9 @@ export function registerBackfill(program: Command, output: () => Output, session
         renderProgress(dagId, settled, p.total, progressDetail(p));
         if (p.state === 'done' || p.state === 'cancelled') {
           endProgress();
-          out.result({ backfillId, ...p }, () => `${backfillId}: backfill ${p.state}; ${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped`);
-          if (p.counts.failed > 0) throw new CliError(`${p.counts.failed} date(s) failed; re-run them with --reprocess failed`);
+          const human = () => `${backfillId}: backfill ${p.state}; ${p.counts.success} succeeded, ${p.counts.failed} failed, ${p.counts.skipped} skipped`;
+          if (p.counts.failed > 0) out.failed({ backfillId, ...p }, human, `${p.counts.failed} date(s) failed; re-run them with --reprocess failed`);
+          out.result({ backfillId, ...p }, human);
           return;
         }
         await sleep(1000);

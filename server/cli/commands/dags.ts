@@ -39,12 +39,11 @@ export function registerDagCommands(program: Command, output: () => Output): voi
     .action((flags: { typecheck: boolean }) => {
       const loaded = loadDags();
       const errors = [...(flags.typecheck ? typecheckDagFolder(loadConfig().dagsDir) : []), ...loaded.errors];
-      output().result({ valid: errors.length === 0, dags: loaded.dags.length, errors }, () =>
-        errors.length === 0
-          ? `${loaded.dags.length} DAGs valid${flags.typecheck ? ' (type-checked)' : ''}`
-          : `${errors.length} problem(s):\n${errors.map((e) => `  - ${e}`).join('\n')}`,
-      );
-      if (errors.length > 0) throw new CliError(`DAG validation failed with ${errors.length} problem(s)`);
+      const result = { valid: errors.length === 0, dags: loaded.dags.length, errors };
+      if (errors.length > 0) {
+        output().failed(result, () => `${errors.length} problem(s):\n${errors.map((e) => `  - ${e}`).join('\n')}`, `DAG validation failed with ${errors.length} problem(s)`);
+      }
+      output().result(result, () => `${loaded.dags.length} DAGs valid${flags.typecheck ? ' (type-checked)' : ''}`);
     });
 
   registerDagTest(dags, output);
@@ -75,7 +74,7 @@ function registerDagTest(dags: Command, output: () => Output): void {
     .command('test <dagId>')
     .description('run one DAG run end to end on a private task queue, printing task states and logs as it goes (like `airflow dags test`)')
     .option('--date <date>', "logical date: YYYY-MM-DD (the schedule's fire time that day) or an instant (default: now)")
-    .option('--conf <json>', "params as a JSON object, checked against the DAG's params schema")
+    .option('--conf <json>', "params as a JSON object (or @file.json), checked against the DAG's params schema")
     .action(async (dagId: string, flags: { date?: string; conf?: string }) => {
       const { definition } = findOrBadInput(dagId);
       const started = Date.now();

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { failRun, markTaskSuccess, retryRun } from '../../client/operator';
-import { listAttempts, listRuns, type AttemptRow } from '../../client/run-history';
+import { listAttempts, listRuns, runRecorded, type AttemptRow } from '../../client/run-history';
 import { badInput } from '../errors';
 import { table, type Output } from '../output';
-import { orUnreachable, type Session } from '../session';
+import type { Session } from '../session';
 import { findOrBadInput } from './dags';
 
 const RunState = z.enum(['queued', 'running', 'awaiting_operator', 'success', 'failed']);
@@ -21,7 +21,7 @@ export function registerRunCommands(program: Command, output: () => Output, sess
       if (state && !state.success) throw badInput(`--state must be one of ${RunState.options.join(', ')}`);
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1) throw badInput('--limit must be a positive whole number');
-      const runs = await orUnreachable('the warehouse database', listRuns(session().warehouse(), { dagId, state: state?.data, limit }));
+      const runs = await listRuns(session().warehouse(), { dagId, state: state?.data, limit });
       output().result({ runs }, () =>
         table(
           ['RUN', 'LOGICAL DATE', 'STATE', 'TRIGGER', 'DURATION', 'FAILED TASKS'],
@@ -60,8 +60,10 @@ export function registerRunCommands(program: Command, output: () => Output, sess
     .command('logs <runId> <taskId>')
     .description("one task's attempts with their log lines, in every execution of the run (reruns too), oldest first")
     .action(async (runId: string, taskId: string) => {
-      const attempts = await orUnreachable('the warehouse database', listAttempts(session().warehouse(), runId, taskId));
-      output().result({ runId, taskId, attempts }, () => formatAttempts(attempts) || 'no attempts recorded');
+      const db = session().warehouse();
+      const attempts = await listAttempts(db, runId, taskId);
+      if (attempts.length === 0 && !(await runRecorded(db, runId))) throw badInput(`no such run: ${runId} (sluice.dag_runs has no record of it)`);
+      output().result({ runId, taskId, attempts }, () => formatAttempts(attempts) || `no attempts of ${taskId} recorded`);
     });
 }
 

@@ -5,7 +5,7 @@ import { formatLogicalDate } from '../../client/run-id';
 import { startDagRun } from '../../client/start-run';
 import { waitForOutcome } from '../../client/wait';
 import { requireWorker } from '../../client/workers';
-import { badInput, CliError } from '../errors';
+import { badInput } from '../errors';
 import { confFlag, dateFlag, orBadInput } from '../flags';
 import type { Output } from '../output';
 import type { Session } from '../session';
@@ -23,7 +23,7 @@ export function registerTrigger(program: Command, output: () => Output, session:
     .command('trigger <dagId>')
     .description('start one run for a logical date (default: now, off the schedule); idempotent per date unless --rerun')
     .option('--date <date>', "YYYY-MM-DD: the schedule's fire time that day (in the DAG's time zone); or an instant that is a fire time")
-    .option('--conf <json>', 'run params as a JSON object, checked against the DAG\'s params schema')
+    .option('--conf <json>', 'run params as a JSON object (or @file.json), checked against the DAG\'s params schema')
     .option('--wait', 'wait until the run succeeds, fails or needs an operator')
     .option('--rerun', 'start a fresh run even if this date already ran')
     .action(async (dagId: string, flags: TriggerFlags) => {
@@ -50,9 +50,9 @@ export function registerTrigger(program: Command, output: () => Output, session:
       }
       out.info(`${run.started ? 'started' : 'waiting for existing run'} ${run.runId}${note}`);
       const status = await waitForOutcome(run.handle);
-      out.result({ ...summary, state: status.state, failedTasks: status.failedTasks }, () =>
-        `${run.runId}: ${status.state}${status.failedTasks.length ? ` (failed: ${status.failedTasks.join(', ')})` : ''}`,
-      );
-      if (status.state !== 'success') throw new CliError(`run ${run.runId} ended ${status.state}`);
+      const outcome = { ...summary, state: status.state, failedTasks: status.failedTasks };
+      const human = () => `${run.runId}: ${status.state}${status.failedTasks.length ? ` (failed: ${status.failedTasks.join(', ')})` : ''}`;
+      if (status.state !== 'success') out.failed(outcome, human, `run ${run.runId} ended ${status.state}`);
+      out.result(outcome, human);
     });
 }
