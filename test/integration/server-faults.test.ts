@@ -8,14 +8,13 @@
  * (A Postgres outage under running DAGs is test/integration/postgres-outage.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
-import { findFreePorts } from '../../infra/dev-stack/ports';
 import { runCli } from '../support/cli';
-import { startSluiceUp, type SluiceUp } from '../support/sluice-up';
+import { embeddedStackEnv, isAlive, serverPidFile, startSluiceUp, type SluiceUp } from '../support/sluice-up';
 
 const SDK = path.resolve(__dirname, '../../dags/sdk');
 const TASKS = ['extract', 'transform', 'load'];
@@ -45,19 +44,9 @@ export default dag('faulty', { retries: 10, retryDelay: '1s', retryBackoff: 1 },
 test('runs in flight survive rclone and the Temporal dev server dying', { timeout: 240_000 }, async () => {
   const dags = await mkdtemp(path.join(os.tmpdir(), 'fault-dags-'));
   await writeFile(path.join(dags, 'faulty.ts'), DAG);
-  const [temporalPort, pgPort, s3Port, uiPort] = (await findFreePorts(4)) as [number, number, number, number];
-  const env: NodeJS.ProcessEnv = {
-    TEMPORAL_ADDRESS: undefined,
-    DATABASE_URL: undefined,
-    SOURCE_DATABASE_URL: undefined,
-    S3_ENDPOINT: undefined,
-    TEMPORAL_PORT: String(temporalPort),
-    SLUICE_PG_PORT: String(pgPort),
-    SLUICE_S3_PORT: String(s3Port),
-    TEMPORAL_UI_PORT: String(uiPort),
-    SLUICE_DAGS_DIR: dags,
-    LOG_LEVEL: 'info',
-  };
+  const embedded = await embeddedStackEnv();
+  const { pgPort } = embedded;
+  const env: NodeJS.ProcessEnv = { ...embedded.env, SLUICE_DAGS_DIR: dags };
   const up = await startSluiceUp(['--no-watch'], env);
   const cli = (...args: string[]) => runCli(args, { ...process.env, ...env, SLUICE_HOME: up.home });
   const db = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres', database: 'sluice' });
@@ -65,7 +54,7 @@ test('runs in flight survive rclone and the Temporal dev server dying', { timeou
     const [, workerPid] = await up.waitFor(/worker ready \(pid (\d+)\)/, 60_000);
     await db.connect();
     await db.query('create table if not exists public.fault_counts (run_id text, task_id text, n int not null, primary key (run_id, task_id))');
-    const survivors = { 'sluice up': up.pid, worker: Number(workerPid), postgres: await serverPid(up, 'postgres') };
+    const survivors = { 'sluice up': up.pid, worker: Number(workerPid), postgres: serverPidFile(up, 'postgres').pid };
 
     // S3 dies a second and a half in, while the first task of each run writes to it.
     const s3Runs = await runWhileKilling(cli, up, 's3', ['2026-01-01', '2026-01-02', '2026-01-03']);
@@ -74,7 +63,7 @@ test('runs in flight survive rclone and the Temporal dev server dying', { timeou
     await assertAllAttemptsRecorded(db, s3Runs);
     for (const [name, pid] of Object.entries(survivors)) assert.ok(isAlive(pid), `${name} (pid ${pid}) kept running through the S3 outage`);
 
-    survivors.postgres = await serverPid(up, 'postgres');
+    survivors.postgres = serverPidFile(up, 'postgres').pid;
     const temporalRuns = await runWhileKilling(cli, up, 'temporal', ['2026-02-01', '2026-02-02', '2026-02-03']);
     const temporalCounts = await countsOf(db, temporalRuns);
     const duplicates = temporalCounts.flatMap((r) => Object.entries(r.counts).filter(([, n]) => n > 1).map(([task, n]) => `${r.runId} ${task} ×${n}`));
@@ -95,7 +84,7 @@ test('runs in flight survive rclone and the Temporal dev server dying', { timeou
 async function runWhileKilling(cli: (...args: string[]) => ReturnType<typeof runCli>, up: SluiceUp, server: 's3' | 'temporal', dates: string[]): Promise<string[]> {
   const runs = dates.map((date) => cli('trigger', 'faulty', '--date', date, '--wait', '--json'));
   await new Promise((resolve) => setTimeout(resolve, 3500)); // the CLI's start-up, then 1.5 s into the runs
-  const killed = await serverPid(up, server);
+  const killed = serverPidFile(up, server).pid;
   process.kill(killed, 'SIGKILL');
   await up.waitFor(new RegExp(`${server} \\(pid ${killed}\\) exited unexpectedly`));
   await up.waitFor(new RegExp(`${server} is back after`), 60_000);
@@ -125,18 +114,5 @@ async function assertAllAttemptsRecorded(db: pg.Client, runIds: string[]): Promi
     if (closed && rows.every((r) => r.state !== 'running')) return;
     if (Date.now() > deadline) assert.fail(`attempts not all on record and closed: ${JSON.stringify(rows)}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-async function serverPid(up: SluiceUp, name: string): Promise<number> {
-  return (JSON.parse(await readFile(path.join(up.home, 'run', `${name}.json`), 'utf8')) as { pid: number }).pid;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -7,39 +7,26 @@
  * `sluice up` running.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { findFreePorts } from '../../infra/dev-stack/ports';
 import { runCli } from '../support/cli';
-import { startSluiceUp, type SluiceUp } from '../support/sluice-up';
+import { embeddedStackEnv, isAlive, serverPidFile, startSluiceUp, type SluiceUp } from '../support/sluice-up';
 
 const SERVERS = ['postgres', 's3', 'temporal'] as const;
 type ServerName = (typeof SERVERS)[number];
 
 test('sluice up restarts an embedded server that dies, and nothing else stops', { timeout: 120_000 }, async () => {
-  const [temporalPort, pgPort, s3Port, uiPort] = (await findFreePorts(4)) as [number, number, number, number];
-  const env: NodeJS.ProcessEnv = {
-    // Unset, so that this `sluice up` starts embedded servers instead of using the test stack's.
-    TEMPORAL_ADDRESS: undefined,
-    DATABASE_URL: undefined,
-    SOURCE_DATABASE_URL: undefined,
-    S3_ENDPOINT: undefined,
-    TEMPORAL_PORT: String(temporalPort),
-    SLUICE_PG_PORT: String(pgPort),
-    SLUICE_S3_PORT: String(s3Port),
-    TEMPORAL_UI_PORT: String(uiPort),
-    LOG_LEVEL: 'info',
-  };
+  const { env, pgPort } = await embeddedStackEnv();
   const up = await startSluiceUp([], env);
   const cliEnv = { ...process.env, ...env, SLUICE_HOME: up.home };
   const pids = {} as Record<ServerName, number>;
   let stopMs = 0;
   try {
     await up.waitFor(/worker ready \(pid \d+\)/, 60_000);
-    for (const name of SERVERS) pids[name] = pidFile(up, name).pid;
+    for (const name of SERVERS) pids[name] = serverPidFile(up, name).pid;
 
     for (const name of SERVERS) {
       const killed = pids[name];
@@ -51,7 +38,7 @@ test('sluice up restarts an embedded server that dies, and nothing else stops', 
       assert.notEqual(pids[name], killed);
       assert.ok(isAlive(up.pid), `sluice up runs after the ${name} kill`);
       for (const server of SERVERS) {
-        assert.deepEqual(pidFile(up, server), { pid: pids[server], owner: up.pid }, `${server} after the ${name} kill`);
+        assert.deepEqual(serverPidFile(up, server), { pid: pids[server], owner: up.pid }, `${server} after the ${name} kill`);
         assert.ok(isAlive(pids[server]), `${server} (pid ${pids[server]}) runs after the ${name} kill`);
       }
       await assertStackCheckSucceeds(cliEnv, `after the ${name} kill`);
@@ -105,20 +92,6 @@ async function holdPortDuringTwoRestarts(up: SluiceUp, port: number): Promise<vo
     }
   } finally {
     await new Promise((resolve) => blocker.close(resolve));
-  }
-}
-
-function pidFile(up: SluiceUp, name: ServerName): { pid: number; owner: number } {
-  const { pid, owner } = JSON.parse(readFileSync(path.join(up.home, 'run', `${name}.json`), 'utf8')) as { pid: number; owner: number };
-  return { pid, owner };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

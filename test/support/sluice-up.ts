@@ -3,6 +3,7 @@
  * URLs are in the environment, so it starts no servers of its own), with its output captured.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,4 +65,41 @@ export async function startSluiceUp(args: string[], env: NodeJS.ProcessEnv): Pro
       return code;
     },
   };
+}
+
+/**
+ * The environment of a `sluice up` that starts embedded servers of its own on free ports, rather
+ * than using the test stack's (whose URLs are in this process's environment).
+ */
+export async function embeddedStackEnv(): Promise<{ env: NodeJS.ProcessEnv; pgPort: number }> {
+  const [temporalPort, pgPort, s3Port, uiPort] = (await findFreePorts(4)) as [number, number, number, number];
+  return {
+    pgPort,
+    env: {
+      TEMPORAL_ADDRESS: undefined,
+      DATABASE_URL: undefined,
+      SOURCE_DATABASE_URL: undefined,
+      S3_ENDPOINT: undefined,
+      TEMPORAL_PORT: String(temporalPort),
+      SLUICE_PG_PORT: String(pgPort),
+      SLUICE_S3_PORT: String(s3Port),
+      TEMPORAL_UI_PORT: String(uiPort),
+      LOG_LEVEL: 'info',
+    },
+  };
+}
+
+/** An embedded server's pid file: its pid and the `sluice up` that owns it. */
+export function serverPidFile(up: SluiceUp, name: 'postgres' | 's3' | 'temporal'): { pid: number; owner: number } {
+  const { pid, owner } = JSON.parse(readFileSync(path.join(up.home, 'run', `${name}.json`), 'utf8')) as { pid: number; owner: number };
+  return { pid, owner };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
