@@ -2,7 +2,7 @@
  * The `dagRun` interpreter on a real Temporal dev server, with a real worker writing attempts to
  * Postgres and outputs to S3. Each test builds its DAG with the authoring SDK, as a user would.
  */
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -27,12 +27,6 @@ before(async () => {
 after(async () => {
   await w?.stop();
 });
-
-const objectExists = async (key: string) =>
-  w.resources.s3.send(new GetObjectCommand({ Bucket: w.resources.bucket, Key: key })).then(
-    () => true,
-    () => false,
-  );
 
 describe('dagRun', { concurrency: true }, () => {
   test('a diamond runs each task once, passing outputs along its edges', async () => {
@@ -248,7 +242,7 @@ describe('dagRun', { concurrency: true }, () => {
       assert.match(String(err.cause?.message), /no operator action within the 2s operator window.*alwaysFail/);
       return true;
     });
-    assert.ok(await objectExists(marker), 'onFailure callback wrote its marker');
+    assert.ok(await w.objectExists(marker), 'onFailure callback wrote its marker');
     const row = await w.resources.warehouse.withSchema('sluice').table('dag_runs').where('run_id', run.runId).first();
     assert.equal(row.state, 'failed');
     assert.deepEqual(row.failed_tasks, ['alwaysFail']);

@@ -5,7 +5,7 @@
  * "Request Cancellation", and runs whose sensors and mapped tasks would outgrow Temporal's
  * history, which continue as new without losing or repeating work.
  */
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -30,12 +30,6 @@ after(async () => {
 });
 
 const put = (key: string) => w.resources.s3.send(new PutObjectCommand({ Bucket: w.resources.bucket, Key: key, Body: 'x' }));
-const objectExists = (key: string) =>
-  w.resources.s3.send(new HeadObjectCommand({ Bucket: w.resources.bucket, Key: key })).then(
-    () => true,
-    () => false,
-  );
-
 describe('operator messages', { concurrency: true }, () => {
   test("a task is named by its id or by the activity name the Temporal UI's timeline shows; a Signal the run cannot apply is recorded as a warning", async () => {
     const key = `test/lifecycle/${Date.now()}/input`;
@@ -89,7 +83,7 @@ describe('operator messages', { concurrency: true }, () => {
     const row = await w.resources.warehouse.withSchema('sluice').table('dag_runs').where('run_id', run.runId).first();
     assert.equal(row.state, 'failed');
     assert.deepEqual((await run.handle.describe()).typedSearchAttributes.get(DagRunStateKey), 'failed');
-    assert.ok(await objectExists(marker), 'the failure callback ran');
+    assert.ok(await w.objectExists(marker), 'the failure callback ran');
     await recordHistory(run.handle, 'cancelled');
   });
 });

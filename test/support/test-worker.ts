@@ -3,6 +3,7 @@
  * S3, each test file on its own task queue so files never steal each other's tasks. The workflow
  * bundle is built once per test run by the runner (SLUICE_WORKFLOW_BUNDLE) instead of per file.
  */
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pino from 'pino';
@@ -18,6 +19,8 @@ export interface TestWorker {
   resources: Resources;
   taskQueue: string;
   worker: Worker;
+  /** Whether an object exists in the lake: how tests see what tasks and callbacks wrote. */
+  objectExists(key: string): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +48,11 @@ export async function startTestWorker(tasks: readonly AnyTaskDef[], taskQueue: s
     resources,
     taskQueue,
     worker,
+    objectExists: (key) =>
+      resources.s3.send(new HeadObjectCommand({ Bucket: resources.bucket, Key: key })).then(
+        () => true,
+        () => false,
+      ),
     async stop() {
       worker.shutdown();
       await running;
