@@ -1,0 +1,160 @@
+/**
+ * Extract: the day's rows from the shop database and the day's partner files, written once to
+ * bronze Parquet (the lake's record of what came in, with ingestion metadata) and, in the same
+ * pass, to a staging table in the warehouse where validation runs set-based. One read of the
+ * source feeds both, so the lake and the warehouse see exactly the same records.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { PassThrough, type Readable } from 'node:stream';
+import { once } from 'node:events';
+import { defineTask, type TaskContext } from 'sluice/sdk';
+import { copyIn, copyOut, copyRows, copyTextLine, lakeDataset, listLakeKeys, recordLineage, sourceTable, writeParquetParts, type ParquetColumn } from '../lib';
+import { etlDay, type EtlDay } from './day';
+import { PARTNER_COLUMNS, readPartnerFile } from './partner-files';
+import { BRONZE_METADATA, SHOP_SOURCES, type ShopTable } from './shop-sources';
+import { restage, stagingTable, type StagingColumn } from './staging';
+
+/** What an extract hands downstream: counts and where the data is, never the data. */
+export interface Extracted {
+  source: string;
+  day: string;
+  rows: number;
+  bronze: { prefix: string; parts: number; bytes: number };
+  staging: string;
+}
+
+export const extractShopTable = defineTask(
+  'extractShopTable',
+  async (input: { table: ShopTable }, ctx): Promise<Extracted> => {
+    const day = etlDay(ctx);
+    const spec = SHOP_SOURCES[input.table];
+    const source = `shop.${input.table}`;
+    const staging = stagingTable(input.table, day.suffix);
+    const prefix = `bronze/${input.table}/dt=${day.day}/`;
+    const metadata = [ctx.runId, ingestedAt(day), source, null, null];
+
+    const bytes = await copyOut(ctx.resources.source, spec.select(ctx.resources.source, day));
+    const [toStaging, toLake] = tee(bytes);
+    const [rows, lake] = await Promise.all([
+      stage(ctx, staging, spec.columns, toStaging),
+      writeParquetParts(ctx, {
+        prefix,
+        columns: [...spec.columns.map((c): ParquetColumn => ({ name: c.name, type: c.parquet })), ...BRONZE_METADATA],
+        rows: withMetadata(copyRows(toLake), metadata),
+      }),
+    ]).catch((err: unknown) => {
+      bytes.destroy();
+      throw err;
+    });
+    await recordLineage(ctx, { inputs: [sourceTable(input.table)], outputs: [lakeDataset(prefix, { rows: lake.rows, bytes: lake.bytes })] });
+    ctx.log.info({ source, rows, parts: lake.keys.length, bytes: lake.bytes }, 'extracted');
+    return { source, day: day.day, rows, bronze: { prefix, parts: lake.keys.length, bytes: lake.bytes }, staging };
+  },
+  { doc: "Copies the day's rows of one shop table to bronze Parquet and a staging table in one pass.", retries: 3 },
+);
+
+/** Staging columns of partner records: the six fields as text, then where each came from and why it could not be read. */
+const PARTNER_STAGING: readonly StagingColumn[] = [
+  ...PARTNER_COLUMNS.map((name) => ({ name, sqlType: 'text' })),
+  { name: '_source_file', sqlType: 'text' },
+  { name: '_source_line', sqlType: 'integer' },
+  { name: '_error', sqlType: 'text' },
+  { name: '_raw', sqlType: 'text' },
+  { name: '_unreadable', sqlType: 'boolean' },
+];
+
+const PARTNER_BRONZE: readonly ParquetColumn[] = [
+  ...PARTNER_COLUMNS.map((name): ParquetColumn => ({ name, type: 'string' })),
+  { name: '_run_id', type: 'string' },
+  { name: '_ingested_at', type: 'timestamp' },
+  { name: '_source', type: 'string' },
+  { name: '_source_file', type: 'string' },
+  { name: '_source_line', type: 'int32' },
+  { name: '_error', type: 'string' },
+  { name: '_raw', type: 'string' },
+  { name: '_unreadable', type: 'bool' },
+];
+
+export const PARTNER_LANDING = 'landing/partner_sales';
+
+export const extractPartnerSales = defineTask(
+  'extractPartnerSales',
+  async (_input: Record<string, never>, ctx): Promise<Extracted & { files: string[] }> => {
+    const day = etlDay(ctx);
+    const landing = `${PARTNER_LANDING}/dt=${day.day}/`;
+    const files = (await listLakeKeys(ctx, landing)).sort();
+    if (files.length === 0) ctx.log.warn({ landing }, 'no partner files landed for the day');
+    const staging = stagingTable('partner_sales', day.suffix);
+    const prefix = `bronze/partner_sales/dt=${day.day}/`;
+    const toStaging = new PassThrough();
+    const records = partnerRows(ctx, files, [ctx.runId, ingestedAt(day), 'partner_sales']);
+    const [rows, lake] = await Promise.all([
+      stage(ctx, staging, PARTNER_STAGING, toStaging),
+      writeParquetParts(ctx, { prefix, columns: PARTNER_BRONZE, rows: copyAlongside(records, toStaging, stagingRow) }),
+    ]).catch((err: unknown) => {
+      toStaging.destroy();
+      throw err;
+    });
+    await recordLineage(ctx, {
+      inputs: files.map((key) => lakeDataset(key)),
+      outputs: [lakeDataset(prefix, { rows: lake.rows, bytes: lake.bytes })],
+    });
+    ctx.log.info({ files: files.length, rows, bytes: lake.bytes }, 'extracted partner files');
+    return { source: 'partner_sales', day: day.day, rows, bronze: { prefix, parts: lake.keys.length, bytes: lake.bytes }, staging, files };
+  },
+  { doc: "Reads the day's partner files (CSV, CSV.gz, NDJSON) to bronze Parquet and a staging table; unreadable content is kept as marked records.", retries: 3 },
+);
+
+/**
+ * Ingestion time is the end of the data interval, not the wall clock: it is when the data was
+ * complete, and it keeps a rerun's bronze files byte-identical to the first run's (the lake's
+ * idempotence is checked by ETag). When the run actually happened is in the run history.
+ */
+function ingestedAt(day: EtlDay): string {
+  return day.end;
+}
+
+/** Recreates the staging table and COPYs the rows in, in one transaction. */
+async function stage(ctx: TaskContext, table: string, columns: readonly StagingColumn[], rows: Readable): Promise<number> {
+  return ctx.resources.warehouse.transaction(async (trx) => {
+    await restage(trx, table, columns);
+    return copyIn(trx, table, columns.map((c) => c.name), rows);
+  });
+}
+
+/** Two readers of one byte stream; the faster waits for the slower (backpressure). */
+function tee(bytes: Readable): [PassThrough, PassThrough] {
+  const outputs: [PassThrough, PassThrough] = [new PassThrough(), new PassThrough()];
+  for (const out of outputs) bytes.pipe(out);
+  bytes.once('error', (err) => outputs.forEach((out) => out.destroy(err)));
+  return outputs;
+}
+
+async function* withMetadata(batches: AsyncIterable<(string | null)[][]>, metadata: readonly unknown[]): AsyncGenerator<unknown[][]> {
+  for await (const batch of batches) yield batch.map((row) => [...row, ...metadata]);
+}
+
+/** Every record of every file, in file then line order, as bronze rows. */
+async function* partnerRows(ctx: TaskContext, files: readonly string[], metadata: readonly unknown[]): AsyncGenerator<unknown[][]> {
+  for (const key of files) {
+    const object = await ctx.resources.s3.send(new GetObjectCommand({ Bucket: ctx.resources.bucket, Key: key }));
+    const body = object.Body as Readable;
+    for await (const batch of readPartnerFile(body, key)) {
+      yield batch.map((r) => [...r.fields, ...metadata, key, r.line, r.error, r.raw, r.unreadable]);
+    }
+  }
+}
+
+/** The staging row of a bronze partner row: the fields, then file, line, error, raw, unreadable. */
+function stagingRow(row: readonly unknown[]): string {
+  return copyTextLine([...row.slice(0, PARTNER_COLUMNS.length), ...row.slice(PARTNER_COLUMNS.length + 3)]);
+}
+
+/** Passes batches through while writing each row to a COPY stream, which it ends when the batches end. */
+async function* copyAlongside(batches: AsyncIterable<unknown[][]>, sink: PassThrough, encode: (row: readonly unknown[]) => string): AsyncGenerator<unknown[][]> {
+  for await (const batch of batches) {
+    if (!sink.write(batch.map(encode).join(''))) await once(sink, 'drain');
+    yield batch;
+  }
+  sink.end();
+}

@@ -1,0 +1,56 @@
+/**
+ * fact_sales for the day: the valid shop order items and partner lines, with their dimension
+ * keys, replacing whatever the day had (by `load_date`) in one transaction. It reads the same
+ * validated staging rows silver is written from, so it runs alongside the silver writes.
+ */
+import { defineTask } from 'sluice/sdk';
+import { lakeDataset, quoteQualified, recordLineage, replacePartition, warehouseTable } from '../lib';
+import { etlDay } from './day';
+import type { Validated } from './validate';
+
+export interface FactLoad {
+  shop: number;
+  partner: number;
+  replaced: number;
+}
+
+export const loadFactSales = defineTask(
+  'loadFactSales',
+  async (input: { orders: Validated; items: Validated; partner: Validated }, ctx): Promise<FactLoad> => {
+    const { day } = etlDay(ctx);
+    const items = quoteQualified(input.items.checked);
+    const orders = quoteQualified(input.orders.checked);
+    const partner = quoteQualified(input.partner.checked);
+    const result = await replacePartition(ctx.resources.warehouse, {
+      table: 'warehouse.fact_sales',
+      where: { load_date: day },
+      load: async (trx) => {
+        // Valid items have a valid order (validation made sure), whose customer version and region it carries.
+        const shop = await trx.raw<{ rowCount: number }>(
+          `insert into warehouse.fact_sales (source, line_id, order_id, date_key, ordered_at, customer_key, product_key, region, channel, quantity, unit_price, revenue, load_date, run_id)
+           select 'shop', i.order_item_id::text, i.order_id::text, to_char(o.ordered_at at time zone 'UTC', 'YYYYMMDD')::int, o.ordered_at,
+                  o.customer_key, i.product_key, o.region, o.channel, i.quantity, i.unit_price, i.quantity * i.unit_price, ?, ?
+           from ${items} i join ${orders} o on o.order_id = i.order_id
+           where i._category is null`,
+          [day, ctx.runId],
+        );
+        const partnerLines = await trx.raw<{ rowCount: number }>(
+          `insert into warehouse.fact_sales (source, line_id, order_id, date_key, ordered_at, customer_key, product_key, region, channel, quantity, unit_price, revenue, load_date, run_id)
+           select 'partner_sales', c._source_file || ':' || c._source_line, trim(c.order_id), to_char(trim(c.order_date)::date, 'YYYYMMDD')::int, null,
+                  null, c.product_key, trim(c.region), 'partner', trim(c.quantity)::int,
+                  round(trim(c.revenue)::numeric / trim(c.quantity)::int, 2), trim(c.revenue)::numeric, ?, ?
+           from ${partner} c where c._category is null`,
+          [day, ctx.runId],
+        );
+        return { shop: shop.rowCount, partner: partnerLines.rowCount };
+      },
+    });
+    await recordLineage(ctx, {
+      inputs: [...['orders', 'order_items', 'partner_sales'].map((t) => lakeDataset(`silver/${t}/dt=${day}/`)), warehouseTable('warehouse.dim_customer'), warehouseTable('warehouse.dim_product')],
+      outputs: [warehouseTable('warehouse.fact_sales', { rows: result.shop + result.partner })],
+    });
+    ctx.log.info(result, 'fact_sales loaded');
+    return { shop: result.shop, partner: result.partner, replaced: result.deleted };
+  },
+  { doc: "Replaces the day's fact_sales rows with the valid shop items and partner lines.", retries: 3 },
+);

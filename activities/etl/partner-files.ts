@@ -1,0 +1,237 @@
+/**
+ * Reads a partner's landing file (CSV, CSV.gz or NDJSON, optionally gzipped) into records, without
+ * ever throwing on bad content: a record that cannot be read carries the reason (`error`) and its
+ * raw text; a file that cannot be read to its end yields, after the records it could recover, one
+ * record marked `unreadable`. The validation step turns both into quarantine entries, so every
+ * line a partner sent is accounted for.
+ */
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { createInterface } from 'node:readline';
+import zlib from 'node:zlib';
+import { parse } from 'csv-parse';
+
+/** The contract's columns, in file order. */
+export const PARTNER_COLUMNS = ['order_id', 'order_date', 'region', 'product', 'quantity', 'revenue'] as const;
+
+export interface PartnerRecord {
+  /** The six contract fields as text, `null` when absent. */
+  fields: (string | null)[];
+  /** 1-based line on which the record starts (a CSV header is line 1). */
+  line: number;
+  /** Why the record could not be read as six fields; null for a readable record. */
+  error: string | null;
+  /** The raw text, kept for unreadable records only. */
+  raw: string | null;
+  /** True for the one record that stands for the unreadable rest of a file. */
+  unreadable: boolean;
+}
+
+export type PartnerFormat = 'csv' | 'ndjson';
+
+/** The format and compression a key's extension names, or null for a file Sluice cannot read. */
+export function partnerFormat(key: string): { format: PartnerFormat; gzip: boolean } | null {
+  const match = /\.(csv|ndjson|jsonl)(\.gz)?$/i.exec(key);
+  if (!match) return null;
+  return { format: match[1]!.toLowerCase() === 'csv' ? 'csv' : 'ndjson', gzip: Boolean(match[2]) };
+}
+
+const BATCH = 5_000;
+
+/** Records of one file, in batches. `body` is the object's bytes as stored. */
+export async function* readPartnerFile(body: Readable, key: string): AsyncGenerator<PartnerRecord[]> {
+  const kind = partnerFormat(key);
+  if (!kind) {
+    body.destroy();
+    yield [unreadableRecord(1, `unsupported file type (expected .csv, .csv.gz, .ndjson or .ndjson.gz)`)];
+    return;
+  }
+  // A failed read of the object itself (a dropped connection) is not the partner's fault: it
+  // propagates and the task retries. Only content that cannot be decoded becomes a record.
+  const content = kind.gzip ? gunzipTolerant(body) : { bytes: body, failure: () => undefined };
+  const records = kind.format === 'csv' ? csvRecords(content.bytes) : ndjsonRecords(content.bytes);
+  let batch: PartnerRecord[] = [];
+  let nextLine = 1;
+  for await (const record of records) {
+    batch.push(record);
+    nextLine = record.line + 1;
+    if (batch.length >= BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  const failure = content.failure();
+  if (failure) batch.push(unreadableRecord(nextLine, `unreadable from line ${nextLine}: ${failure}`));
+  if (batch.length > 0) yield batch;
+}
+
+function unreadableRecord(line: number, reason: string): PartnerRecord {
+  return { fields: PARTNER_COLUMNS.map(() => null), line, error: reason, raw: null, unreadable: true };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Gunzips what can be decompressed of a possibly truncated file. zlib's streaming error drops the
+ * last chunk it had decoded, so the stream is decoded with SYNC_FLUSH at the end (keeping every
+ * decodable byte) and truncation is detected from the gzip trailer instead: its last four bytes
+ * are the uncompressed length (mod 2^32), which a cut file does not match.
+ */
+function gunzipTolerant(body: Readable): { bytes: Readable; failure: () => string | undefined } {
+  let failure: string | undefined;
+  let tail: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  let decompressed = 0;
+  const watchTail = new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      tail = Buffer.concat([tail, chunk]).subarray(-8);
+      done(null, chunk);
+    },
+  });
+  const gunzip = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const output = new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      decompressed += chunk.length;
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      if (!failure && (tail.length < 8 || tail.readUInt32LE(4) !== decompressed % 2 ** 32)) {
+        failure = 'gzip stream is truncated (its length trailer does not match the data)';
+      }
+      done();
+    },
+  });
+  gunzip.on('error', (err) => {
+    failure ??= `gzip: ${err.message}`;
+    output.end();
+  });
+  body.on('error', (err) => output.destroy(err));
+  body.pipe(watchTail).pipe(gunzip).pipe(output);
+  return { bytes: dropPartialLineOnFailure(output, () => failure), failure: () => failure };
+}
+
+/**
+ * Passes bytes through, holding back the text after the last newline; on a clean end it is
+ * released, on a failure it is dropped: a line cut off by the failure is not a record.
+ */
+function dropPartialLineOnFailure(bytes: Readable, failed: () => string | undefined): Readable {
+  let held: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  return bytes.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, done: TransformCallback) {
+        const data = held.length > 0 ? Buffer.concat([held, chunk]) : chunk;
+        const cut = data.lastIndexOf(0x0a) + 1;
+        held = data.subarray(cut);
+        done(null, data.subarray(0, cut));
+      },
+      flush(done: TransformCallback) {
+        if (!failed() && held.length > 0) this.push(held);
+        done();
+      },
+    }),
+  );
+}
+
+const EXPECTED_HEADER = PARTNER_COLUMNS.join(',');
+
+/** CSV records with their start lines; the header row maps columns by name. */
+async function* csvRecords(bytes: Readable): AsyncGenerator<PartnerRecord> {
+  const skipped: PartnerRecord[] = [];
+  let previousEnd = 0;
+  const parser = bytes.pipe(
+    parse({
+      bom: true,
+      relax_column_count: true,
+      // A stray quote inside a field is kept as text (the field then fails its type check)
+      // instead of swallowing the rest of the file into one field.
+      relax_quotes: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      skip_empty_lines: false,
+      skip_records_with_error: true,
+      info: true,
+      raw: true,
+      on_skip: (err, raw) => {
+        const line = previousEnd + 1;
+        previousEnd = Number(err?.lines ?? previousEnd);
+        skipped.push({ fields: PARTNER_COLUMNS.map(() => null), line, error: `unparseable CSV: ${err?.message ?? 'unknown error'}`, raw: trimRaw(raw ?? ''), unreadable: false });
+        return undefined;
+      },
+    }),
+  );
+  let columns: number[] | null = null;
+  let headerProblem: string | null = null;
+  for await (const { record, info, raw } of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
+    yield* skipped.splice(0);
+    const line = previousEnd + 1;
+    previousEnd = info.lines;
+    if (record.length === 1 && record[0] === '') continue;
+    if (columns === null && headerProblem === null) {
+      [columns, headerProblem] = readHeader(record);
+      if (columns) continue;
+    }
+    if (headerProblem !== null || columns === null) {
+      yield { fields: PARTNER_COLUMNS.map(() => null), line, error: headerProblem ?? 'no header', raw: trimRaw(raw), unreadable: false };
+      continue;
+    }
+    yield fieldsRecord(record, columns, line, raw);
+  }
+  yield* skipped.splice(0);
+}
+
+/** Column positions by name, or why the first row is not the contract's header. */
+function readHeader(record: string[]): [number[] | null, string | null] {
+  const names = record.map((name) => name.trim().toLowerCase());
+  const positions = PARTNER_COLUMNS.map((column) => names.indexOf(column));
+  if (positions.every((p) => p >= 0)) return [positions, null];
+  if (positions.every((p) => p < 0)) return [null, `file has no header row (expected ${EXPECTED_HEADER})`];
+  const missing = PARTNER_COLUMNS.filter((_c, i) => positions[i]! < 0);
+  return [null, `file header "${record.join(',')}" lacks ${missing.join(', ')} (expected ${EXPECTED_HEADER})`];
+}
+
+function fieldsRecord(record: string[], columns: number[], line: number, raw: string): PartnerRecord {
+  const text = trimRaw(raw);
+  if (text.includes('\uFFFD')) return { fields: PARTNER_COLUMNS.map(() => null), line, error: 'invalid UTF-8', raw: text, unreadable: false };
+  if (record.length !== PARTNER_COLUMNS.length) {
+    return { fields: PARTNER_COLUMNS.map(() => null), line, error: `expected ${PARTNER_COLUMNS.length} fields, found ${record.length}`, raw: text, unreadable: false };
+  }
+  return { fields: columns.map((i) => record[i] ?? null), line, error: null, raw: null, unreadable: false };
+}
+
+function trimRaw(raw: string): string {
+  return raw.replace(/[\r\n]+$/, '');
+}
+
+/** NDJSON records: one JSON object per line with the contract's keys. */
+async function* ndjsonRecords(bytes: Readable): AsyncGenerator<PartnerRecord> {
+  const lines = createInterface({ input: bytes, crlfDelay: Infinity });
+  let line = 0;
+  for await (const rawLine of lines) {
+    line++;
+    const text = line === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
+    if (text.trim() === '') continue;
+    yield ndjsonRecord(text, line);
+  }
+}
+
+function ndjsonRecord(text: string, line: number): PartnerRecord {
+  const bad = (error: string): PartnerRecord => ({ fields: PARTNER_COLUMNS.map(() => null), line, error, raw: text, unreadable: false });
+  if (text.includes('\uFFFD')) return bad('invalid UTF-8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return bad(`invalid JSON: ${errorText(err)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('line is not a JSON object');
+  const object = value as Record<string, unknown>;
+  const fields: (string | null)[] = [];
+  for (const column of PARTNER_COLUMNS) {
+    const field = object[column];
+    if (field === null || field === undefined) fields.push(null);
+    else if (typeof field === 'string') fields.push(field);
+    // JSON.parse turns 1e999 into Infinity: keep what the partner meant to send, for the type check.
+    else if (typeof field === 'number') fields.push(Number.isFinite(field) ? String(field) : 'Infinity');
+    else return bad(`${column} is a ${Array.isArray(field) ? 'list' : typeof field}, not text or a number`);
+  }
+  return { fields, line, error: null, raw: null, unreadable: false };
+}
