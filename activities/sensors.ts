@@ -11,6 +11,7 @@ import picomatch from 'picomatch';
 import { glob as findFiles } from 'tinyglobby';
 import { z } from 'zod';
 import { defineSensor, type S3Connection } from '../dags/sdk';
+import { runIdFor } from '../server/client/run-id';
 
 /** Exactly one of `key`, `prefix` or `glob`. */
 type OneOf<T> = { [K in keyof T]: Pick<T, K> & { [O in Exclude<keyof T, K>]?: never } }[keyof T];
@@ -143,3 +144,48 @@ export const sqlSensor = defineSensor(
     return row !== undefined && Object.values(row)[0] === true;
   },
 );
+
+/**
+ * What `dagRunSensor` waits for: a successful run of DAG `dagId` for `logicalDate` (an ISO
+ * instant). Pass `ctx.logicalDate` for "the same logical date", Airflow's ExternalTaskSensor.
+ */
+export interface DagRunSensorInput {
+  dagId: string;
+  logicalDate: string;
+}
+
+const dagRunInput = z.strictObject({ dagId: text, logicalDate: z.iso.datetime({ offset: true, error: 'must be an ISO instant, e.g. 2026-11-22T00:00:00Z' }) });
+
+/**
+ * True once DAG `dagId` has a successful run for `logicalDate`, read from the run history
+ * (`sluice.dag_runs`), so it sees runs of every kind: scheduled, manual, backfill. Only the
+ * date's real run id (`<dagId>-<logical date>`) counts, not `dags test` runs.
+ *
+ * Like Airflow's ExternalTaskSensor with `failed_states`, it fails at once, without retries,
+ * when that run's newest execution failed: waiting out the timeout would only hide the cause.
+ * After fixing the upstream run (`sluice retry <runId>`), retry the sensor. A run still running
+ * or awaiting an operator, or none at all yet, means keep waiting.
+ */
+export const dagRunSensor = defineSensor('dagRunSensor', async (raw: DagRunSensorInput, ctx) => {
+  const input = parseInput('dagRunSensor', dagRunInput, raw);
+  const runId = runIdFor(input.dagId, new Date(input.logicalDate));
+  const executions: Array<{ state: string; reason: string | null }> = await ctx.resources.warehouse
+    .withSchema('sluice')
+    .table('dag_runs')
+    .where('run_id', runId)
+    .orderBy('started_at', 'desc')
+    .select('state', 'reason');
+  if (executions.some((e) => e.state === 'success')) {
+    ctx.log.info({ runId }, 'upstream run succeeded');
+    return true;
+  }
+  const newest = executions[0];
+  if (newest?.state === 'failed') {
+    throw ApplicationFailure.nonRetryable(
+      `dagRunSensor: upstream run ${runId} failed${newest.reason ? ` (${newest.reason})` : ''}; fix it (sluice retry ${runId}), then retry this task`,
+      'UpstreamRunFailed',
+    );
+  }
+  ctx.log.info({ runId, state: newest?.state ?? 'not started' }, 'waiting for upstream run');
+  return false;
+});
