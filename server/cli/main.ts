@@ -15,6 +15,8 @@ import { registerClear } from './commands/clear';
 import { registerConfig } from './commands/config';
 import { registerConnectionCommands } from './commands/connections';
 import { registerDagCommands } from './commands/dags';
+import { registerDbCommands } from './commands/db';
+import { registerDemoCommands } from './commands/demo';
 import { registerRunCommands } from './commands/runs';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerTrigger } from './commands/trigger';
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
   registerConfig(program, output, getSession);
   registerWorker(program);
   registerConnectionCommands(program, output, getSession);
+  registerDemoCommands(program, output, getSession);
+  registerDbCommands(program, output, getSession);
 
   try {
     await program.parseAsync(argv);
