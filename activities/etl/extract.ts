@@ -5,13 +5,12 @@
  * source feeds both, so the lake and the warehouse see exactly the same records.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { PassThrough, type Readable } from 'node:stream';
-import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
 import { defineTask, type TaskContext } from 'sluice/sdk';
-import { copyIn, copyOut, copyRows, copyTextLine, lakeDataset, listLakeKeys, recordLineage, sourceTable, writeParquetParts, type ParquetColumn } from '../lib';
+import { copyIn, copyOut, csvLine, lakeDataset, listLakeKeys, recordLineage, sourceTable, writeParquetParts, type ConstantColumn, type ParquetColumn } from '../lib';
 import { etlDay, type EtlDay } from './day';
 import { PARTNER_COLUMNS, readPartnerFile } from './partner-files';
-import { BRONZE_METADATA, SHOP_SOURCES, type ShopTable } from './shop-sources';
+import { SHOP_SOURCES, type ShopTable } from './shop-sources';
 import { restage, stagingTable, type StagingColumn } from './staging';
 
 /** What an extract hands downstream: counts and where the data is, never the data. */
@@ -31,7 +30,6 @@ export const extractShopTable = defineTask(
     const source = `shop.${input.table}`;
     const staging = stagingTable(input.table, day.suffix);
     const prefix = `bronze/${input.table}/dt=${day.day}/`;
-    const metadata = [ctx.runId, ingestedAt(day), source, null, null];
 
     const bytes = await copyOut(ctx.resources.source, spec.select(ctx.resources.source, day));
     const [toStaging, toLake] = tee(bytes);
@@ -39,8 +37,9 @@ export const extractShopTable = defineTask(
       stage(ctx, staging, spec.columns, toStaging),
       writeParquetParts(ctx, {
         prefix,
-        columns: [...spec.columns.map((c): ParquetColumn => ({ name: c.name, type: c.parquet })), ...BRONZE_METADATA],
-        rows: withMetadata(copyRows(toLake), metadata),
+        csv: toLake,
+        columns: spec.columns.map((c): ParquetColumn => ({ name: c.name, type: c.parquet })),
+        constants: bronzeMetadata(ctx.runId, day, source),
       }),
     ]).catch((err: unknown) => {
       bytes.destroy();
@@ -53,26 +52,20 @@ export const extractShopTable = defineTask(
   { doc: "Copies the day's rows of one shop table to bronze Parquet and a staging table in one pass.", retries: 3 },
 );
 
-/** Staging columns of partner records: the six fields as text, then where each came from and why it could not be read. */
-const PARTNER_STAGING: readonly StagingColumn[] = [
-  ...PARTNER_COLUMNS.map((name) => ({ name, sqlType: 'text' })),
-  { name: '_source_file', sqlType: 'text' },
-  { name: '_source_line', sqlType: 'integer' },
-  { name: '_error', sqlType: 'text' },
-  { name: '_raw', sqlType: 'text' },
-  { name: '_unreadable', sqlType: 'boolean' },
-];
-
-const PARTNER_BRONZE: readonly ParquetColumn[] = [
-  ...PARTNER_COLUMNS.map((name): ParquetColumn => ({ name, type: 'string' })),
-  { name: '_run_id', type: 'string' },
-  { name: '_ingested_at', type: 'timestamp' },
-  { name: '_source', type: 'string' },
-  { name: '_source_file', type: 'string' },
-  { name: '_source_line', type: 'int32' },
-  { name: '_error', type: 'string' },
-  { name: '_raw', type: 'string' },
-  { name: '_unreadable', type: 'bool' },
+/**
+ * Partner records in bronze and staging alike: the six fields as text as the partner sent them,
+ * then the ingestion metadata, and why a record could not be read (with its raw text).
+ */
+const PARTNER_BRONZE: readonly (ParquetColumn & { sqlType: string })[] = [
+  ...PARTNER_COLUMNS.map((name) => ({ name, type: 'string' as const, sqlType: 'text' })),
+  { name: '_run_id', type: 'string', sqlType: 'text' },
+  { name: '_ingested_at', type: 'timestamp', sqlType: 'timestamptz' },
+  { name: '_source', type: 'string', sqlType: 'text' },
+  { name: '_source_file', type: 'string', sqlType: 'text' },
+  { name: '_source_line', type: 'int32', sqlType: 'integer' },
+  { name: '_error', type: 'string', sqlType: 'text' },
+  { name: '_raw', type: 'string', sqlType: 'text' },
+  { name: '_unreadable', type: 'bool', sqlType: 'boolean' },
 ];
 
 export const PARTNER_LANDING = 'landing/partner_sales';
@@ -86,13 +79,13 @@ export const extractPartnerSales = defineTask(
     if (files.length === 0) ctx.log.warn({ landing }, 'no partner files landed for the day');
     const staging = stagingTable('partner_sales', day.suffix);
     const prefix = `bronze/partner_sales/dt=${day.day}/`;
-    const toStaging = new PassThrough();
-    const records = partnerRows(ctx, files, [ctx.runId, ingestedAt(day), 'partner_sales']);
+    const lines = Readable.from(partnerLines(ctx, files, [ctx.runId, ingestedAt(day), 'partner_sales']));
+    const [toStaging, toLake] = tee(lines);
     const [rows, lake] = await Promise.all([
-      stage(ctx, staging, PARTNER_STAGING, toStaging),
-      writeParquetParts(ctx, { prefix, columns: PARTNER_BRONZE, rows: copyAlongside(records, toStaging, stagingRow) }),
+      stage(ctx, staging, PARTNER_BRONZE, toStaging),
+      writeParquetParts(ctx, { prefix, csv: toLake, columns: PARTNER_BRONZE }),
     ]).catch((err: unknown) => {
-      toStaging.destroy();
+      lines.destroy();
       throw err;
     });
     await recordLineage(ctx, {
@@ -130,31 +123,23 @@ function tee(bytes: Readable): [PassThrough, PassThrough] {
   return outputs;
 }
 
-async function* withMetadata(batches: AsyncIterable<(string | null)[][]>, metadata: readonly unknown[]): AsyncGenerator<unknown[][]> {
-  for await (const batch of batches) yield batch.map((row) => [...row, ...metadata]);
+/** Ingestion metadata appended to every bronze row of a shop table (no file or line: rows of a table). */
+function bronzeMetadata(runId: string, day: EtlDay, source: string): ConstantColumn[] {
+  return [
+    { name: '_run_id', type: 'string', value: runId },
+    { name: '_ingested_at', type: 'timestamp', value: ingestedAt(day) },
+    { name: '_source', type: 'string', value: source },
+    { name: '_source_file', type: 'string', value: null },
+    { name: '_source_line', type: 'int32', value: null },
+  ];
 }
 
-/** Every record of every file, in file then line order, as bronze rows. */
-async function* partnerRows(ctx: TaskContext, files: readonly string[], metadata: readonly unknown[]): AsyncGenerator<unknown[][]> {
+/** Every record of every file, in file then line order, as CSV lines of `PARTNER_BRONZE`. */
+async function* partnerLines(ctx: TaskContext, files: readonly string[], metadata: readonly unknown[]): AsyncGenerator<string> {
   for (const key of files) {
     const object = await ctx.resources.s3.send(new GetObjectCommand({ Bucket: ctx.resources.bucket, Key: key }));
-    const body = object.Body as Readable;
-    for await (const batch of readPartnerFile(body, key)) {
-      yield batch.map((r) => [...r.fields, ...metadata, key, r.line, r.error, r.raw, r.unreadable]);
+    for await (const batch of readPartnerFile(object.Body as Readable, key)) {
+      yield batch.map((r) => csvLine([...r.fields, ...metadata, key, r.line, r.error, r.raw, r.unreadable])).join('');
     }
   }
-}
-
-/** The staging row of a bronze partner row: the fields, then file, line, error, raw, unreadable. */
-function stagingRow(row: readonly unknown[]): string {
-  return copyTextLine([...row.slice(0, PARTNER_COLUMNS.length), ...row.slice(PARTNER_COLUMNS.length + 3)]);
-}
-
-/** Passes batches through while writing each row to a COPY stream, which it ends when the batches end. */
-async function* copyAlongside(batches: AsyncIterable<unknown[][]>, sink: PassThrough, encode: (row: readonly unknown[]) => string): AsyncGenerator<unknown[][]> {
-  for await (const batch of batches) {
-    if (!sink.write(batch.map(encode).join(''))) await once(sink, 'drain');
-    yield batch;
-  }
-  sink.end();
 }

@@ -1,17 +1,17 @@
 /**
  * fact_sales for the day: the valid shop order items and partner lines, with their dimension
- * keys, replacing whatever the day had (by `load_date`) in one transaction. It reads the same
+ * keys, as a new partition (`load_date` = the day) swapped in for the old one in one
+ * transaction. It reads the same
  * validated staging rows silver is written from, so it runs alongside the silver writes.
  */
 import { defineTask } from 'sluice/sdk';
-import { lakeDataset, quoteQualified, recordLineage, replacePartition, warehouseTable } from '../lib';
+import { lakeDataset, quoteQualified, recordLineage, swapPartition, warehouseTable } from '../lib';
 import { etlDay } from './day';
 import type { Validated } from './validate';
 
 export interface FactLoad {
   shop: number;
   partner: number;
-  replaced: number;
 }
 
 export const loadFactSales = defineTask(
@@ -21,13 +21,16 @@ export const loadFactSales = defineTask(
     const items = quoteQualified(input.items.checked);
     const orders = quoteQualified(input.orders.checked);
     const partner = quoteQualified(input.partner.checked);
-    const result = await replacePartition(ctx.resources.warehouse, {
+    const result = await swapPartition(ctx.resources.warehouse, {
       table: 'warehouse.fact_sales',
-      where: { load_date: day },
-      load: async (trx) => {
+      column: 'load_date',
+      value: day,
+      suffix: day.replaceAll('-', ''),
+      load: async (trx, partition) => {
+        const target = quoteQualified(partition);
         // Valid items have a valid order (validation made sure), whose customer version and region it carries.
         const shop = await trx.raw<{ rowCount: number }>(
-          `insert into warehouse.fact_sales (source, line_id, order_id, date_key, ordered_at, customer_key, product_key, region, channel, quantity, unit_price, revenue, load_date, run_id)
+          `insert into ${target} (source, line_id, order_id, date_key, ordered_at, customer_key, product_key, region, channel, quantity, unit_price, revenue, load_date, run_id)
            select 'shop', i.order_item_id::text, i.order_id::text, to_char(o.ordered_at at time zone 'UTC', 'YYYYMMDD')::int, o.ordered_at,
                   o.customer_key, i.product_key, o.region, o.channel, i.quantity, i.unit_price, i.quantity * i.unit_price, ?, ?
            from ${items} i join ${orders} o on o.order_id = i.order_id
@@ -35,7 +38,7 @@ export const loadFactSales = defineTask(
           [day, ctx.runId],
         );
         const partnerLines = await trx.raw<{ rowCount: number }>(
-          `insert into warehouse.fact_sales (source, line_id, order_id, date_key, ordered_at, customer_key, product_key, region, channel, quantity, unit_price, revenue, load_date, run_id)
+          `insert into ${target} (source, line_id, order_id, date_key, ordered_at, customer_key, product_key, region, channel, quantity, unit_price, revenue, load_date, run_id)
            select 'partner_sales', c._source_file || ':' || c._source_line, trim(c.order_id), to_char(trim(c.order_date)::date, 'YYYYMMDD')::int, null,
                   null, c.product_key, trim(c.region), 'partner', trim(c.quantity)::int,
                   round(trim(c.revenue)::numeric / trim(c.quantity)::int, 2), trim(c.revenue)::numeric, ?, ?
@@ -49,8 +52,8 @@ export const loadFactSales = defineTask(
       inputs: [...['orders', 'order_items', 'partner_sales'].map((t) => lakeDataset(`silver/${t}/dt=${day}/`)), warehouseTable('warehouse.dim_customer'), warehouseTable('warehouse.dim_product')],
       outputs: [warehouseTable('warehouse.fact_sales', { rows: result.shop + result.partner })],
     });
-    ctx.log.info(result, 'fact_sales loaded');
-    return { shop: result.shop, partner: result.partner, replaced: result.deleted };
+    ctx.log.info(result, 'fact_sales partition swapped in');
+    return result;
   },
   { doc: "Replaces the day's fact_sales rows with the valid shop items and partner lines.", retries: 3 },
 );

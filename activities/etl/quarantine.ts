@@ -20,7 +20,7 @@ interface SourceLocation {
 const CHECK_COLUMNS = ['_category', '_stage', '_reason'];
 
 const LOCATIONS: Record<string, SourceLocation> = {
-  partner_sales: { id: `nullif(trim(c.order_id), '')`, file: 'c._source_file', line: 'c._source_line', internal: ['product_key', '_source_file', '_source_line', '_error', '_unreadable'] },
+  partner_sales: { id: `nullif(trim(c.order_id), '')`, file: 'c._source_file', line: 'c._source_line', internal: ['product_key', '_run_id', '_ingested_at', '_source', '_source_file', '_source_line', '_error', '_unreadable'] },
   'shop.orders': { id: 'c.order_id::text', file: 'null', line: 'null', internal: ['customer_key', 'region'] },
   'shop.order_items': { id: 'c.order_item_id::text', file: 'null', line: 'null', internal: ['product_key'] },
 };

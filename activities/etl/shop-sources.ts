@@ -35,8 +35,7 @@ const ORDER_ITEMS = [
   col('order_id', 'bigint', 'int64'),
   col('product_id', 'bigint', 'int64'),
   col('quantity', 'integer', 'int32'),
-  // Money stays exact text in bronze; silver and the warehouse carry it as numbers.
-  col('unit_price', 'numeric(12,2)', 'string'),
+  col('unit_price', 'numeric(12,2)', 'decimal'),
   col('created_at', 'timestamptz', 'timestamp'),
 ];
 const CUSTOMERS = [
@@ -54,7 +53,7 @@ const PRODUCTS = [
   col('sku', 'text', 'string'),
   col('name', 'text', 'string'),
   col('category', 'text', 'string'),
-  col('price', 'numeric(12,2)', 'string'),
+  col('price', 'numeric(12,2)', 'decimal'),
   col('created_at', 'timestamptz', 'timestamp'),
   col('updated_at', 'timestamptz', 'timestamp'),
 ];
@@ -91,12 +90,3 @@ export const SHOP_SOURCES: Record<ShopTable, ShopSource> = {
     select: (db) => db('products').select(names(PRODUCTS)).orderBy('product_id'),
   },
 };
-
-/** Ingestion metadata added to every bronze row (run, time, source, file and line). */
-export const BRONZE_METADATA: readonly ParquetColumn[] = [
-  { name: '_run_id', type: 'string' },
-  { name: '_ingested_at', type: 'timestamp' },
-  { name: '_source', type: 'string' },
-  { name: '_source_file', type: 'string' },
-  { name: '_source_line', type: 'int32' },
-];

@@ -3,7 +3,7 @@
  * from the `*_checked` staging table. Only records that passed every rule are written.
  */
 import { defineTask } from 'sluice/sdk';
-import { copyOut, copyRows, lakeDataset, quoteQualified, recordLineage, writeParquetParts, type ParquetColumn } from '../lib';
+import { copyOut, lakeDataset, quoteQualified, recordLineage, writeParquetParts, type ParquetColumn } from '../lib';
 import { etlDay } from './day';
 import type { Validated } from './validate';
 
@@ -41,8 +41,8 @@ const SPECS: Record<string, SilverSpec> = {
       { name: 'product_id', type: 'int64' },
       { name: 'product_key', type: 'int64' },
       { name: 'quantity', type: 'int32' },
-      { name: 'unit_price', type: 'float64' },
-      { name: 'revenue', type: 'float64' },
+      { name: 'unit_price', type: 'decimal', decimal: [12, 2] },
+      { name: 'revenue', type: 'decimal', decimal: [14, 2] },
       { name: 'created_at', type: 'timestamp' },
     ],
   },
@@ -57,7 +57,7 @@ const SPECS: Record<string, SilverSpec> = {
       { name: 'sku', type: 'string' },
       { name: 'product_key', type: 'int64' },
       { name: 'quantity', type: 'int32' },
-      { name: 'revenue', type: 'float64' },
+      { name: 'revenue', type: 'decimal', decimal: [14, 2] },
       { name: 'source_file', type: 'string' },
       { name: 'source_line', type: 'int32' },
     ],
@@ -73,7 +73,7 @@ export const writeSilver = defineTask(
     const prefix = `silver/${spec.table}/dt=${day}/`;
     const db = ctx.resources.warehouse;
     const bytes = await copyOut(db, `select ${spec.select} from ${quoteQualified(input.validated.checked)} c where c._category is null order by ${spec.orderBy}`);
-    const written = await writeParquetParts(ctx, { prefix, columns: spec.columns, rows: copyRows(bytes) });
+    const written = await writeParquetParts(ctx, { prefix, columns: spec.columns, csv: bytes });
     if (written.rows !== input.validated.valid) throw new Error(`${prefix}: wrote ${written.rows} rows, expected ${input.validated.valid} valid records`);
     await recordLineage(ctx, { inputs: [], outputs: [lakeDataset(prefix, { rows: written.rows, bytes: written.bytes })] });
     return { prefix, rows: written.rows, bytes: written.bytes };

@@ -127,7 +127,7 @@ export function snapshotQuery(warehouse: Knex, asOf: AsOf): Knex.Raw {
   );
 }
 
-/** Parquet has no exact decimal here: money goes as float64, which is what feature consumers read anyway. */
+/** Money goes as float64 here: features feed models, which read floats anyway. */
 export const SNAPSHOT_COLUMNS = [
   { name: 'customer_id', type: 'int64' },
   { name: 'as_of', type: 'date' },

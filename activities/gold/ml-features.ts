@@ -4,7 +4,7 @@
  * their as-of partition, so a rerun (or a recompute after late data arrived) leaves one snapshot.
  */
 import { defineTask } from 'sluice/sdk';
-import { copyIn, copyOut, copyRows, lakeDataset, recordLineage, replacePartition, sourceTable, warehouseTable, writeParquetParts } from '../lib';
+import { copyIn, copyOut, lakeDataset, recordLineage, replacePartition, sourceTable, warehouseTable, writeParquetParts } from '../lib';
 import { ACTIVITY_COLUMNS, ACTIVITY_TABLE, createActivityTable, customerActivityQuery, insertFeaturesQuery, snapshotQuery, SNAPSHOT_COLUMNS } from './features-sql';
 import { asOfFor, type AsOf } from './periods';
 
@@ -59,7 +59,7 @@ export const exportCustomerFeatures = defineTask(
     const written = await writeParquetParts(ctx, {
       prefix,
       columns: SNAPSHOT_COLUMNS,
-      rows: copyRows(await copyOut(warehouse, snapshotQuery(warehouse, input))),
+      csv: await copyOut(warehouse, snapshotQuery(warehouse, input)),
     });
     ctx.log.info({ prefix, parts: written.keys.length, rows: written.rows }, 'snapshot written');
     await recordLineage(ctx, {

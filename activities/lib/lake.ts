@@ -10,10 +10,14 @@ import type { TaskContext } from '../../dags/sdk';
 
 type LakeContext = Pick<TaskContext, 'resources'>;
 
-/** Puts one object at `key` in the lake bucket. */
+/**
+ * Puts one object at `key` in the lake bucket. A large body goes up in 5 MB parts, one at a
+ * time: the upload holds about 2 x part size x (queue size + 1) of memory (20 MB here), and
+ * several tasks upload at once on one worker.
+ */
 export async function putLakeObject(ctx: LakeContext, key: string, body: Uint8Array | string | Readable, contentType: string): Promise<void> {
   const { s3, bucket } = ctx.resources;
-  await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } }).done();
+  await new Upload({ client: s3, queueSize: 1, partSize: 5 * 1024 * 1024, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } }).done();
 }
 
 /** Every key under `prefix`, in order. */

@@ -1,150 +1,133 @@
 /**
- * Parquet files in the lake, written in parts of bounded size so memory stays flat however large
- * the day: rows are gathered into columns for one part at a time, encoded with parquet-wasm
- * (Rust's parquet writer compiled to WebAssembly; see BENCHMARKS.md for its speed) and uploaded
- * while the next part is being built.
+ * Parquet files in the lake. Rows arrive as CSV (what `COPY ... TO STDOUT (FORMAT csv)` writes,
+ * see `copyOut`), are spooled to a local temporary file, and DuckDB (an embedded, native SQL
+ * engine) turns that file into Parquet in row groups, which is then uploaded. DuckDB encodes a
+ * million rows in about 0.2 s, some fifteen times faster than encoding in JavaScript, and
+ * streams: memory stays flat however large the day (its working memory is capped).
  *
- * A write owns its prefix: `part-00000.parquet`, `part-00001.parquet`, ... and, once every part is
- * uploaded, any object under the prefix it did not write is deleted. Rerunning a write with the
- * same rows leaves byte-identical objects (same ETags) and no leftovers from a larger earlier run.
+ * A write owns its prefix: it writes `<prefix>part-00000.parquet` and deletes any other object
+ * under the prefix, so the partition holds exactly what the latest write produced. The same rows
+ * give byte-identical files (and ETags), so a rerun leaves the lake as it was.
  */
-import { Bool, DateDay, Float64, Int32, Int64, Table as ArrowTable, tableToIPC, TimestampMillisecond, Utf8, makeData, makeVector, type Data, type DataType, type Vector } from 'apache-arrow';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm/node';
-import type { TaskContext } from '../../dags/sdk';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { TaskContext } from 'sluice/sdk';
 import { putLakeObject, replacePrefix } from './lake';
 
-/** A Parquet column: its name and logical type. Values may arrive as text (from COPY) or typed. */
+/** A Parquet column: its name and type. `decimal` keeps money exact (12 digits, 2 decimals by default). */
 export interface ParquetColumn {
   name: string;
-  type: 'string' | 'int32' | 'int64' | 'float64' | 'bool' | 'timestamp' | 'date';
+  type: 'string' | 'int32' | 'int64' | 'float64' | 'bool' | 'timestamp' | 'date' | 'decimal' | 'json';
+  /** For `decimal`: precision and scale, default [14, 2]. */
+  decimal?: [number, number];
 }
 
-export interface ParquetWriteResult {
-  /** Keys of the parts written, in order. */
-  keys: string[];
-  rows: number;
-  bytes: number;
+/** A column with the same value in every row (ingestion metadata such as the run id). */
+export interface ConstantColumn extends ParquetColumn {
+  value: string | number | boolean | null;
 }
 
 export interface WriteParquetOptions {
   /** Lake prefix ending in '/', e.g. `bronze/orders/dt=2026-11-21/`. */
   prefix: string;
+  /** The rows as CSV without a header, in `columns` order: empty unquoted is NULL, `""` is ''. */
+  csv: Readable;
   columns: readonly ParquetColumn[];
-  /** Rows as arrays in column order; batches of rows keep the per-row overhead low. */
-  rows: AsyncIterable<readonly (readonly unknown[])[]>;
-  /** Rows per part file (and row group). Default 250,000: about 30-60 MB of memory per part. */
-  rowsPerPart?: number;
+  /** Columns appended to every row. */
+  constants?: readonly ConstantColumn[];
 }
 
-const DEFAULT_ROWS_PER_PART = 250_000;
+export interface ParquetWriteResult {
+  /** Keys of the objects written. */
+  keys: string[];
+  rows: number;
+  bytes: number;
+}
 
-/** Writes `rows` as Parquet parts under `prefix`, replacing whatever the prefix held. */
+/** Rows per row group: readers can skip or parallelise by group; about 10-30 MB of memory each. */
+const ROW_GROUP_ROWS = 122_880;
+
+const DUCKDB_TYPES: Record<ParquetColumn['type'], (c: ParquetColumn) => string> = {
+  string: () => 'VARCHAR',
+  json: () => 'VARCHAR',
+  int32: () => 'INTEGER',
+  int64: () => 'BIGINT',
+  float64: () => 'DOUBLE',
+  bool: () => 'BOOLEAN',
+  timestamp: () => 'TIMESTAMPTZ',
+  date: () => 'DATE',
+  decimal: (c) => `DECIMAL(${(c.decimal ?? [14, 2]).join(', ')})`,
+};
+
+/** Writes the CSV rows as Parquet under `prefix`, replacing whatever the prefix held. */
 export async function writeParquetParts(ctx: Pick<TaskContext, 'resources'>, options: WriteParquetOptions): Promise<ParquetWriteResult> {
   if (!options.prefix.endsWith('/')) throw new TypeError(`parquet prefix must end in '/': ${options.prefix}`);
-  const rowsPerPart = options.rowsPerPart ?? DEFAULT_ROWS_PER_PART;
-  const keys: string[] = [];
-  let rows = 0;
-  let bytes = 0;
-  let pending: Promise<void> = Promise.resolve();
-  let part: (readonly unknown[])[] = [];
-
-  // Encoding is CPU work and the upload is I/O: the previous part uploads while this one is built.
-  const flush = async () => {
-    const body = encodeParquet(options.columns, part);
-    part = [];
-    const key = `${options.prefix}part-${String(keys.length).padStart(5, '0')}.parquet`;
-    keys.push(key);
-    bytes += body.byteLength;
-    await pending;
-    pending = putLakeObject(ctx, key, body, 'application/vnd.apache.parquet');
-  };
-
-  for await (const batch of options.rows) {
-    for (const row of batch) {
-      part.push(row);
-      if (part.length >= rowsPerPart) await flush();
-    }
-    rows += batch.length;
-  }
-  // An empty result is still a partition: one part with the schema and no rows, so readers find
-  // the columns and a rerun that now has no rows replaces the old ones.
-  if (part.length > 0 || keys.length === 0) await flush();
-  await pending;
-  await replacePrefix(ctx, options.prefix, keys);
-  return { keys, rows, bytes };
-}
-
-/** One Parquet file (a single row group) from rows in column order. Deterministic bytes. */
-export function encodeParquet(columns: readonly ParquetColumn[], rows: readonly (readonly unknown[])[]): Uint8Array {
-  const vectors: Record<string, Vector> = {};
-  columns.forEach((column, index) => {
-    vectors[column.name] = toVector(column, rows.map((row) => row[index]));
-  });
-  const table = WasmTable.fromIPCStream(tableToIPC(new ArrowTable(vectors), 'stream'));
-  const properties = new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).setCreatedBy('sluice').build();
-  return writeParquet(table, properties);
-}
-
-const MS_PER_DAY = 86_400_000;
-
-// Columns are built straight into Arrow buffers: Arrow's generic `vectorFromArray` builders cost
-// more than the Parquet encoding itself (measured: 240 k rows/s through them against ~800 k here).
-function toVector(column: ParquetColumn, values: readonly unknown[]): Vector {
-  const length = values.length;
-  const valid = new Uint8Array(Math.ceil(length / 8));
-  let nullCount = 0;
-  const isNull = (v: unknown, i: number) => {
-    if (v === null || v === undefined) {
-      nullCount++;
-      return true;
-    }
-    valid[i >> 3]! |= 1 << (i & 7);
-    return false;
-  };
-  const fixed = (type: DataType, array: Int32Array | Float64Array | BigInt64Array, set: (v: unknown) => number | bigint): Vector => {
-    values.forEach((v, i) => {
-      if (!isNull(v, i)) array[i] = set(v) as never;
-    });
-    // makeData's overloads are per Arrow type; this one function serves the fixed-width ones.
-    return makeVector(makeData({ type, length, nullCount, nullBitmap: nullCount > 0 ? valid : undefined, data: array } as never) as Data);
-  };
-  switch (column.type) {
-    case 'string':
-      return utf8Vector(values, isNull, valid, () => nullCount);
-    case 'int32':
-      return fixed(new Int32(), new Int32Array(length), Number);
-    case 'float64':
-      return fixed(new Float64(), new Float64Array(length), Number);
-    case 'int64':
-      return fixed(new Int64(), new BigInt64Array(length), (v) => BigInt(v as string | number | bigint));
-    case 'timestamp':
-      return fixed(new TimestampMillisecond('UTC'), new BigInt64Array(length), (v) => BigInt(v instanceof Date ? v.getTime() : Date.parse(String(v))));
-    case 'date':
-      return fixed(new DateDay(), new Int32Array(length), (v) => Math.floor((v instanceof Date ? v.getTime() : Date.parse(`${String(v).slice(0, 10)}T00:00:00Z`)) / MS_PER_DAY));
-    case 'bool': {
-      const bits = new Uint8Array(Math.ceil(length / 8));
-      values.forEach((v, i) => {
-        if (!isNull(v, i) && (v === true || v === 't' || v === 'true')) bits[i >> 3]! |= 1 << (i & 7);
-      });
-      return makeVector(makeData({ type: new Bool(), length, nullCount, nullBitmap: nullCount > 0 ? valid : undefined, data: bits }));
-    }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-parquet-'));
+  try {
+    const input = path.join(dir, 'rows.csv');
+    const output = path.join(dir, 'part-00000.parquet');
+    await pipeline(options.csv, createWriteStream(input));
+    const rows = await withConnection((db) => encode(db, input, output, options));
+    const key = `${options.prefix}part-00000.parquet`;
+    const { size } = await stat(output);
+    await putLakeObject(ctx, key, createReadStream(output), 'application/vnd.apache.parquet');
+    await replacePrefix(ctx, options.prefix, [key]);
+    return { keys: [key], rows, bytes: size };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** A UTF-8 column: all values joined into one buffer, with offsets by byte length. */
-function utf8Vector(values: readonly unknown[], isNull: (v: unknown, i: number) => boolean, valid: Uint8Array, nullCount: () => number): Vector {
-  const offsets = new Int32Array(values.length + 1);
-  const parts: string[] = [];
-  let offset = 0;
-  values.forEach((v, i) => {
-    if (!isNull(v, i)) {
-      const text = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-      parts.push(text);
-      offset += Buffer.byteLength(text);
-    }
-    offsets[i + 1] = offset;
+async function encode(db: DuckDBConnection, input: string, output: string, options: WriteParquetOptions): Promise<number> {
+  const columns = options.columns.map((c) => `${sqlString(c.name)}: ${sqlString(DUCKDB_TYPES[c.type](c))}`).join(', ');
+  const constants = (options.constants ?? []).map((c) => `CAST(${sqlValue(c.value)} AS ${DUCKDB_TYPES[c.type](c)}) AS ${sqlIdent(c.name)}`);
+  const select = ['*', ...constants].join(', ');
+  // The CSV dialect Postgres writes: no header, '"' quotes and escapes, unquoted empty = NULL
+  // and quoted empty = '' (allow_quoted_nulls off). Insertion order is kept, so reruns match.
+  const source = `read_csv(${sqlString(input)}, header = false, delim = ',', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, auto_detect = false, columns = {${columns}})`;
+  const result = await db.run(
+    `COPY (SELECT ${select} FROM ${source}) TO ${sqlString(output)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+  );
+  return Number(result.rowsChanged);
+}
+
+let instance: Promise<DuckDBInstance> | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * One DuckDB per worker process, in memory, encoding one file at a time: an encode takes a
+ * fraction of a second, and taking turns keeps the worker's memory flat when several tasks
+ * write at once. Its working memory is capped; beyond that it spills to a temporary directory.
+ */
+async function withConnection<T>(use: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+  instance ??= DuckDBInstance.create(':memory:', {
+    memory_limit: process.env.SLUICE_DUCKDB_MEMORY ?? '128MB',
+    threads: '1',
+    temp_directory: path.join(os.tmpdir(), 'sluice-duckdb'),
+    preserve_insertion_order: 'true',
   });
-  const data = Buffer.from(parts.join(''), 'utf8');
-  const nulls = nullCount();
-  return makeVector(makeData({ type: new Utf8(), length: values.length, nullCount: nulls, nullBitmap: nulls > 0 ? valid : undefined, valueOffsets: offsets, data }));
+  const db = await instance;
+  const turn = queue.then(async () => {
+    const connection = await db.connect();
+    try {
+      return await use(connection);
+    } finally {
+      connection.closeSync();
+    }
+  });
+  queue = turn.catch(() => undefined);
+  return turn;
+}
+
+const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
+const sqlIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+function sqlValue(value: ConstantColumn['value']): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'string') return sqlString(value);
+  return String(value);
 }

@@ -99,6 +99,10 @@ export async function startPostgres(config: Config, options: PostgresOptions): P
     // TCP only: no socket file in /tmp to collide with other servers or be left behind.
     '-c',
     'unix_socket_directories=',
+    // Sized for pipeline loads rather than Postgres's 128 MB / 1 GB defaults. No replica ever
+    // follows this server, so WAL stays minimal: a table created and filled in one transaction
+    // (a staging table, a fact partition being swapped in) is then written without WAL.
+    ...['-c', 'shared_buffers=512MB', '-c', 'max_wal_size=4GB', '-c', 'wal_level=minimal', '-c', 'max_wal_senders=0'],
     ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
   ];
   const server = await startProcess({

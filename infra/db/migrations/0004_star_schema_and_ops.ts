@@ -64,28 +64,36 @@ export async function up(knex: Knex): Promise<void> {
     t.text('run_id').notNullable();
   });
 
-  // Grain: one order item from the shop or one line of a partner file. No enforced foreign keys:
-  // the validation layer guarantees them before the load (and quality_checks verifies them), so
-  // a day's million rows load without a lookup per row.
-  await warehouse().createTable('fact_sales', (t) => {
-    t.text('source').notNullable().comment("'shop' or 'partner_sales'");
-    t.text('line_id').notNullable().comment('order_item_id for the shop; <file key>:<line> for partner files');
-    t.text('order_id').notNullable();
-    t.integer('date_key').notNullable();
-    t.timestamp('ordered_at', { useTz: true });
-    t.bigInteger('customer_key');
-    t.bigInteger('product_key').notNullable();
-    t.text('region').notNullable();
-    t.text('channel').notNullable();
-    t.integer('quantity').notNullable();
-    t.decimal('unit_price', 12, 2).notNullable();
-    t.decimal('revenue', 14, 2).notNullable();
-    t.date('load_date').notNullable().comment('the daily_etl partition (data interval day) that loaded the row');
-    t.text('run_id').notNullable();
-    t.primary(['source', 'line_id']);
-    t.index(['date_key']);
-    t.index(['load_date']);
-  });
+  // Grain: one order item from the shop or one line of a partner file. Partitioned by the day
+  // that loaded it: daily_etl builds a day's partition as a new table and swaps it in, which is
+  // both atomic and more than twice as fast as deleting and inserting rows under live indexes.
+  // No enforced foreign keys: the validation layer guarantees them before the load (and
+  // quality_checks verifies them), so a day's million rows load without a lookup per row.
+  await knex.raw(`
+    create table warehouse.fact_sales (
+      source text not null,
+      line_id text not null,
+      order_id text not null,
+      date_key integer not null,
+      ordered_at timestamptz,
+      customer_key bigint,
+      product_key bigint not null,
+      region text not null,
+      channel text not null,
+      quantity integer not null,
+      unit_price numeric(12,2) not null,
+      revenue numeric(14,2) not null,
+      load_date date not null,
+      run_id text not null,
+      primary key (load_date, source, line_id)
+    ) partition by list (load_date)`);
+  await knex.raw('create index fact_sales_date_key on warehouse.fact_sales (date_key)');
+  // Rows inserted by hand (a correction, a test) for a day without its own partition land here;
+  // daily_etl's swap of that day removes them.
+  await knex.raw('create table warehouse.fact_sales_default partition of warehouse.fact_sales default');
+  await knex.raw(`comment on column warehouse.fact_sales.source is 'shop or partner_sales'`);
+  await knex.raw(`comment on column warehouse.fact_sales.line_id is 'order_item_id for the shop; <file key>:<line> for partner files'`);
+  await knex.raw(`comment on column warehouse.fact_sales.load_date is 'the daily_etl partition (data interval day) that loaded the row'`);
 
   // Never deleted by hand: a rerun of a day replaces that day's entries for the same source.
   await ops().createTable('exceptions', (t) => {
