@@ -73,13 +73,19 @@ export const SHOP_SOURCES: Record<ShopTable, ShopSource> = {
     columns: CUSTOMERS,
     // Changed in the interval, plus everyone who ordered in it: the source keeps only a
     // customer's latest row, so a customer whose change came later is still known to the day.
+    // A union of two joins rather than `or customer_id in (...)`, which Postgres may run as a
+    // scan of the day's orders per customer once the ids outgrow work_mem.
     select: (db, day) =>
-      db('customers')
+      db
         .select(names(CUSTOMERS))
-        .where((w) =>
-          w
-            .where((c) => c.where('updated_at', '>=', day.start).andWhere('updated_at', '<', day.end))
-            .orWhereIn('customer_id', db('orders').select('customer_id').where('ordered_at', '>=', day.start).andWhere('ordered_at', '<', day.end)),
+        .from('customers')
+        .where('updated_at', '>=', day.start)
+        .andWhere('updated_at', '<', day.end)
+        .union((q) =>
+          q
+            .select(names(CUSTOMERS).map((c) => `c.${c}`))
+            .from('customers as c')
+            .join(db('orders').distinct('customer_id').where('ordered_at', '>=', day.start).andWhere('ordered_at', '<', day.end).as('o'), 'o.customer_id', 'c.customer_id'),
         )
         .orderBy('customer_id'),
   },

@@ -46,7 +46,8 @@ export async function seedDemo(options: SeedOptions): Promise<SeedManifest> {
     const results = await Promise.allSettled([replaceLandingFiles(s3, bucket, partnerPrefix(day.day), files), writeShopDay(source, day)]);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     perDay.push(day.summary());
-    problems.push(...day.problems());
+    // One push per problem: a big day has more than a spread's argument limit.
+    for (const problem of day.problems()) problems.push(problem);
   }
 
   // Customers and products in their final state. Rows that are already so stay untouched, so

@@ -1,10 +1,12 @@
 /**
- * The shipped pipelines end to end on the real stack: three seeded days through daily_etl and the
+ * The shipped pipelines end to end on the real stack: a seeded week through daily_etl and the
  * DAGs that build on it. It proves the promises the README makes about them: conservation, every
  * injected problem quarantined under its category and nothing else, warehouse totals equal to an
  * independent computation over the source, reruns that change nothing (tables and lake ETags),
  * type-2 customers, and features that ignore data after their as-of date.
  */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { parquetReadObjects } from 'hyparquet';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createKnex } from '../../infra/db/knex';
@@ -16,7 +18,8 @@ import { startTestWorker, type TestWorker } from '../support/test-worker';
 
 const TQ = 'test-pipelines';
 const START = '2026-03-02';
-const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04'];
+// A whole ISO week (2026-W10, Monday to Sunday), so weekly_reports has its week.
+const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06', '2026-03-07', '2026-03-08'];
 const SEED = { start: START, ordersPerDay: 150, seed: 7 };
 
 const config = testConfig();
@@ -48,9 +51,25 @@ async function etl(day: string, options: { rerun?: boolean } = {}) {
   return run;
 }
 
-describe('daily_etl over three seeded days', () => {
+async function run(dagId: string, logicalDate: Date, options: { rerun?: boolean } = {}) {
+  const result = await runAndWait(w.client, spec(dagId), logicalDate, options);
+  assert.equal(result.state, 'success', `${dagId} ${logicalDate.toISOString()}: ${result.failedTasks.join('; ')}`);
+  return result;
+}
+
+/** Features as of the first day, computed before any later day was loaded. */
+let earlyFeatures: { table: string; lake: string[] } | undefined;
+const featuresSnapshot = async (day: string) => ({
+  table: await tableFingerprint(w.resources.warehouse, 'features.customer_features', 'customer_id', ['run_id', 'updated_at'], `as_of = '${day}'`),
+  lake: await lakeListing(s3, config.s3.bucket, `features/customer/as_of=${day}/`),
+});
+
+describe('daily_etl over a seeded week', () => {
   test('loads every day, and records in = loaded + quarantined for every source', async () => {
-    for (const day of DAYS) await etl(day);
+    await etl(DAYS[0]!);
+    await run('ml_features', dailyRunDate(DAYS[0]!));
+    earlyFeatures = await featuresSnapshot(DAYS[0]!);
+    for (const day of DAYS.slice(1)) await etl(day);
     const audit = await w.resources.warehouse('ops.audit_log').where({ dag_id: 'daily_etl' }).whereIn('logical_date', DAYS);
     assert.ok(audit.length >= DAYS.length * 5, `audit rows: ${audit.length}`);
     for (const row of audit) {
@@ -58,9 +77,23 @@ describe('daily_etl over three seeded days', () => {
     }
     const perDay = new Map(manifest.perDay.map((d) => [d.day, d]));
     for (const day of DAYS) {
-      const items = audit.find((r) => r.source === 'shop.order_items' && iso(r.logical_date) === day);
+      const items = audit.find((r) => r.source === 'shop.order_items' && iso(r.logical_date as Date) === day);
       assert.equal(Number(items?.records_in), perDay.get(day)?.orderItems, `order items extracted on ${day}`);
     }
+  });
+
+  test('bronze and silver Parquet hold the records, with ingestion metadata', async () => {
+    const day = DAYS[0]!;
+    const bronze = await readParquet(`bronze/order_items/dt=${day}/part-00000.parquet`);
+    assert.equal(bronze.length, manifest.perDay[0]!.orderItems);
+    assert.equal(bronze[0]?._run_id, `daily_etl-${dailyRunDate(day).toISOString().replace('.000Z', 'Z')}`);
+    assert.equal(bronze[0]?._source, 'shop.order_items');
+    const partner = await readParquet(`bronze/partner_sales/dt=${day}/part-00000.parquet`);
+    assert.ok(partner.some((r) => r._unreadable === true && String(r._source_file).endsWith('late_upload.csv.gz')), 'the truncated file is in bronze as a marked record');
+    assert.ok(partner.every((r) => typeof r._source_line === 'number' && String(r._source_file).startsWith(`landing/partner_sales/dt=${day}/`)));
+    const silver = await readParquet(`silver/order_items/dt=${day}/part-00000.parquet`);
+    const facts = await w.resources.warehouse('warehouse.fact_sales').where({ load_date: day, source: 'shop' }).count<{ count: string }[]>('* as count');
+    assert.equal(silver.length, Number(facts[0]!.count), 'silver holds exactly the loaded items');
   });
 
   test('quarantines exactly the injected problems, each under its category', async () => {
@@ -130,11 +163,11 @@ describe('daily_etl over three seeded days', () => {
   });
 
   test('a customer who changes gets a new version, and later sales point at it (type 2)', async () => {
-    // A fourth day: the same seed reproduces days 1-3 and changes some customers on day 4.
+    // One more day: the same seed reproduces the week and changes some customers on the day after.
     const extended = await seedDemo({ source, s3, bucket: config.s3.bucket, days: DAYS.length + 1, ...SEED });
-    const day4 = extended.perDay[3]!;
-    assert.ok(day4.customersChanged > 0, 'the seed changes customers on day 4');
-    await etl(day4.day);
+    const nextDay = extended.perDay[DAYS.length]!;
+    assert.ok(nextDay.customersChanged > 0, 'the seed changes customers on the next day');
+    await etl(nextDay.day);
     const db = w.resources.warehouse;
     const versions = await db('warehouse.dim_customer').select('customer_id').count<{ customer_id: string; count: string }[]>('* as count').groupBy('customer_id').havingRaw('count(*) > 1');
     assert.ok(versions.length > 0, 'some customers have two versions');
@@ -149,6 +182,55 @@ describe('daily_etl over three seeded days', () => {
     assert.deepEqual(wrongVersion.rows, [], 'every sale points at the version valid when it was made');
   });
 });
+
+describe('the DAGs that build on daily_etl', () => {
+  test('quality_checks passes every blocking check on each loaded day, with a score per table', async () => {
+    for (const day of DAYS.slice(0, 3)) await run('quality_checks', dailyRunDate(day));
+    const scores = await w.resources.warehouse('ops.quality_scores').where({ dag_id: 'quality_checks' }).whereIn('logical_date', DAYS.slice(0, 3));
+    assert.equal(scores.length, 3 * 4, 'four tables a day');
+    assert.deepEqual(scores.filter((s) => Number(s.failed_blocking) > 0), []);
+  });
+
+  test('ml_features ignores data after its as-of date: recomputed after the week loaded, the same features', async () => {
+    assert.ok(earlyFeatures, 'features were computed before the later days were loaded');
+    assert.ok(!earlyFeatures.table.startsWith('0:'), 'there are features');
+    await run('ml_features', dailyRunDate(DAYS[0]!), { rerun: true });
+    assert.deepEqual(await featuresSnapshot(DAYS[0]!), earlyFeatures);
+  });
+
+  test('weekly_reports sums the week the warehouse holds', async () => {
+    // The run on the Monday after the week reports it; it waits for that Monday's daily_etl (Sunday).
+    await run('weekly_reports', dailyRunDate(DAYS.at(-1)!));
+    const total = await w.resources.warehouse('gold.weekly_sales').where({ week_start: DAYS[0], dimension: 'total' }).first();
+    const facts = await w.resources.warehouse('warehouse.fact_sales').whereBetween('date_key', [Number(DAYS[0]!.replaceAll('-', '')), Number(DAYS.at(-1)!.replaceAll('-', ''))]).sum<{ sum: string }[]>('revenue as sum');
+    assert.equal(Number(total?.revenue).toFixed(2), Number(facts[0]!.sum).toFixed(2));
+    assert.ok((await lakeListing(s3, config.s3.bucket, 'gold/reports/week=2026-W10/')).length >= 4, 'CSV reports for 2026-W10');
+  });
+
+  test('hourly_aggregation agrees with the warehouse on the hours it covers', async () => {
+    await run('hourly_aggregation', new Date(`${DAYS[1]!}T14:00:00Z`));
+    const gold = await w.resources.warehouse('gold.hourly_sales').where('hour', '>=', `${DAYS[1]!}T10:00:00Z`).andWhere('hour', '<', `${DAYS[1]!}T14:00:00Z`).sum<{ sum: string }[]>('revenue as sum');
+    const facts = await w.resources.warehouse('warehouse.fact_sales').where({ source: 'shop' }).andWhere('ordered_at', '>=', `${DAYS[1]!}T10:00:00Z`).andWhere('ordered_at', '<', `${DAYS[1]!}T14:00:00Z`).sum<{ sum: string }[]>('revenue as sum');
+    assert.ok(Number(facts[0]!.sum) > 0);
+    assert.equal(Number(gold[0]!.sum).toFixed(2), Number(facts[0]!.sum).toFixed(2));
+  });
+
+  test('every pipeline task recorded OpenLineage events', async () => {
+    const events = await w.resources.warehouse('ops.lineage').where('run_id', `daily_etl-${DAYS[2]!}T00:00:00Z`).select('job_name', 'event');
+    const jobs = new Set(events.map((e: { job_name: string }) => e.job_name));
+    for (const task of ['extractOrderItems', 'validateShopSales', 'loadFactSales', 'auditDay']) assert.ok(jobs.has(`daily_etl.${task}`), `lineage of ${task}`);
+    const load = events.find((e: { job_name: string }) => e.job_name === 'daily_etl.loadFactSales') as { event: { eventType: string; outputs: Array<{ name: string }>; run: { facets: { parent: { job: { name: string } } } } } };
+    assert.equal(load.event.eventType, 'COMPLETE');
+    assert.ok(load.event.outputs.some((o) => o.name.endsWith('.warehouse.fact_sales')));
+    assert.equal(load.event.run.facets.parent.job.name, 'daily_etl');
+  });
+});
+
+async function readParquet(key: string): Promise<Record<string, unknown>[]> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: config.s3.bucket, Key: key }));
+  const bytes = await object.Body!.transformToByteArray();
+  return parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
+}
 
 interface ExceptionRow {
   source: string;

@@ -33,13 +33,13 @@ export async function runAndWait(client: Client, spec: DagSpec, logicalDate: Dat
 }
 
 /** md5 over a table's rows (minus `exclude` columns) in a stable order: equal fingerprints, equal data. */
-export async function tableFingerprint(db: Knex, table: string, orderBy: string, exclude: readonly string[] = []): Promise<string> {
+export async function tableFingerprint(db: Knex, table: string, orderBy: string, exclude: readonly string[] = [], where = 'true'): Promise<string> {
   const columns = await db('information_schema.columns')
     .where({ table_schema: table.split('.')[0], table_name: table.split('.')[1] })
     .orderBy('ordinal_position')
     .pluck('column_name');
   const kept = (columns as string[]).filter((c) => !exclude.includes(c)).map((c) => `"${c}"`);
-  const row = await db.raw<{ rows: { fp: string | null; n: string }[] }>(`select md5(string_agg(t::text, '|' order by ${orderBy})) as fp, count(*) as n from (select ${kept.join(', ')} from ${table}) t`);
+  const row = await db.raw<{ rows: { fp: string | null; n: string }[] }>(`select md5(string_agg(t::text, '|' order by ${orderBy})) as fp, count(*) as n from (select ${kept.join(', ')} from ${table} where ${where}) t`);
   return `${String(row.rows[0]?.n)}:${String(row.rows[0]?.fp)}`;
 }
 
