@@ -5,6 +5,7 @@
  * own pipeline".
  */
 export { copyIn, copyOut, csvLine, quoteIdent, quoteQualified, type SqlSource } from './copy';
+export { EXCEPTION_CATEGORIES, type ExceptionCategory } from './exception-categories';
 export { listLakeKeys, putLakeObject, replacePrefix } from './lake';
 export { lakeDataset, LINEAGE_NAMESPACE, recordLineage, runEvent, sourceTable, warehouseTable, type DatasetRef, type Lineage } from './lineage';
 export { writeParquetParts, type ConstantColumn, type ParquetColumn, type ParquetWriteResult, type WriteParquetOptions } from './parquet';

@@ -66,7 +66,7 @@ export interface UniqueCheck extends CheckBase {
 export interface AcceptedValuesCheck extends CheckBase {
   kind: 'acceptedValues';
   column: string;
-  values: Scalar[];
+  values: readonly Scalar[];
 }
 
 /** Fails rows whose `column` has no match in `to.table`.`to.column` (a foreign key Postgres does not enforce); nulls pass. */

@@ -3,17 +3,10 @@
  * `checks` (the types in `suite.ts` say what each kind takes); to check another table, add a
  * suite to `QUALITY_SUITES`: the DAG gets a task for it.
  */
+import { REGIONS } from '../etl/validate';
+import { EXCEPTION_CATEGORIES } from '../lib';
 import type { CountQuery, QualitySuite } from './suite';
 
-const REGIONS = ['North', 'South', 'East', 'West', 'Central'];
-const EXCEPTION_CATEGORIES = [
-  'MISSING_REQUIRED_FIELD',
-  'DATA_FORMAT_ERROR',
-  'BUSINESS_RULE_VIOLATION',
-  'DUPLICATE_RECORD',
-  'REFERENTIAL_INTEGRITY',
-  'FILE_UNREADABLE',
-];
 
 /** The day's records daily_etl quarantined from one source (its `logical_date` is the day loaded). */
 const quarantined = (source: string): CountQuery => ({

@@ -2,17 +2,9 @@
  * What a seed wrote, and every problem it injected on purpose: the answer key that daily_etl's
  * quarantine (ops.exceptions) and its tests are checked against.
  */
+import { EXCEPTION_CATEGORIES, type ExceptionCategory } from '../../activities/lib/exception-categories';
 
-export const EXCEPTION_CATEGORIES = [
-  'MISSING_REQUIRED_FIELD',
-  'DATA_FORMAT_ERROR',
-  'BUSINESS_RULE_VIOLATION',
-  'DUPLICATE_RECORD',
-  'REFERENTIAL_INTEGRITY',
-  'FILE_UNREADABLE',
-] as const;
-
-export type ExceptionCategory = (typeof EXCEPTION_CATEGORIES)[number];
+export { EXCEPTION_CATEGORIES, type ExceptionCategory };
 
 export type PartnerFileFormat = 'csv' | 'csv.gz' | 'ndjson';
 
