@@ -47,7 +47,7 @@ after(async () => {
 
 test('the README has DAG, task and test examples', () => {
   const names = files.map((f) => path.relative(project, f));
-  for (const expected of ['activities/orders.ts', 'dags/daily_orders.ts', 'dags/routed_orders.ts', 'test/daily_orders.test.ts', 'activities/customers.ts']) {
+  for (const expected of ['activities/orders.ts', 'dags/daily_orders.ts', 'dags/routed_orders.ts', 'test/daily_orders.test.ts', 'activities/customers.ts', 'activities/daily-orders.ts', 'dags/my_orders.ts']) {
     assert.ok(names.includes(expected), `README example ${expected} (found ${names.join(', ')})`);
   }
 });
@@ -59,5 +59,5 @@ test('every README example type-checks', () => {
 test('sluice dags validate accepts the README DAGs', async () => {
   const result = await runCli(['dags', 'validate', '--json'], { ...process.env, SLUICE_DAGS_DIR: path.join(project, 'dags') });
   assert.equal(result.code, 0, result.stdout + result.stderr);
-  assert.equal((JSON.parse(result.stdout) as { dags: number }).dags, 2);
+  assert.equal((JSON.parse(result.stdout) as { dags: number }).dags, 3);
 });

@@ -70,7 +70,7 @@ export default dag('other', ({ task }) => void task(noop, {}));
   );
   const up = await startSluiceUp(['--demo'], { SLUICE_DAGS_DIR: dir, LOG_LEVEL: 'warn' });
   try {
-    await up.waitFor(/demo run failed: unknown DAG 'stack_check' \(known: other\); Sluice keeps running/);
+    await up.waitFor(/demo run failed: unknown DAG 'daily_etl' \(known: other\); Sluice keeps running/);
     assert.equal((await fetch(`${up.consoleUrl}/api/runs`)).status, 401, 'the console still answers');
   } finally {
     const code = await up.interrupt();
