@@ -136,8 +136,9 @@ const EXPECTED_HEADER = PARTNER_COLUMNS.join(',');
 
 /** CSV records with their start lines; the header row maps columns by name. */
 async function* csvRecords(bytes: Readable): AsyncGenerator<PartnerRecord> {
-  const skipped: PartnerRecord[] = [];
-  let previousEnd = 0;
+  // Lines the parser gave up on, reported (through on_skip) while it parses, which can be ahead
+  // of the records this loop has taken so far: they are put back in line order below.
+  const skipped: { record: PartnerRecord; end: number }[] = [];
   const parser = bytes.pipe(
     parse({
       bom: true,
@@ -151,17 +152,29 @@ async function* csvRecords(bytes: Readable): AsyncGenerator<PartnerRecord> {
       info: true,
       raw: true,
       on_skip: (err, raw) => {
-        const line = previousEnd + 1;
-        previousEnd = Number(err?.lines ?? previousEnd);
-        skipped.push({ fields: PARTNER_COLUMNS.map(() => null), line, error: `unparseable CSV: ${err?.message ?? 'unknown error'}`, raw: trimRaw(raw ?? ''), unreadable: false });
+        const text = trimRaw(raw ?? '');
+        const end = Number(err?.lines ?? 0);
+        const line = end - (text.match(/\r\n|\n|\r/g)?.length ?? 0);
+        skipped.push({ record: { fields: PARTNER_COLUMNS.map(() => null), line, error: `unparseable CSV: ${err?.message ?? 'unknown error'}`, raw: text, unreadable: false }, end });
         return undefined;
       },
     }),
   );
+  let previousEnd = 0;
+  /** Skipped lines that come before `line`, in order; moves `previousEnd` past them. */
+  function* skippedBefore(line: number): Generator<PartnerRecord> {
+    skipped.sort((a, b) => a.record.line - b.record.line);
+    while (skipped.length > 0 && skipped[0]!.record.line < line) {
+      const next = skipped.shift()!;
+      previousEnd = Math.max(previousEnd, next.end);
+      yield next.record;
+    }
+  }
   let columns: number[] | null = null;
   let headerProblem: string | null = null;
   for await (const { record, info, raw } of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
-    yield* skipped.splice(0);
+    const recordLines = trimRaw(raw).match(/\r\n|\n|\r/g)?.length ?? 0;
+    yield* skippedBefore(info.lines - recordLines);
     const line = previousEnd + 1;
     previousEnd = info.lines;
     if (record.length === 1 && record[0] === '') continue;
@@ -175,7 +188,7 @@ async function* csvRecords(bytes: Readable): AsyncGenerator<PartnerRecord> {
     }
     yield fieldsRecord(record, columns, line, raw);
   }
-  yield* skipped.splice(0);
+  yield* skippedBefore(Infinity);
 }
 
 /** Column positions by name, or why the first row is not the contract's header. */
