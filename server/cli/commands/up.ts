@@ -88,9 +88,14 @@ async function runDemo(sluice: RunningSluice, config: Config, out: Output): Prom
       `  star schema:    ${sql(`select source, count(*), sum(revenue) from warehouse.fact_sales where load_date = '${lastDay}' group by source`)}`,
       `  quarantine:     ${sql(`select category, count(*) from ops.exceptions where logical_date = '${lastDay}' group by category`)}`,
       `  audit:          ${sql(`select source, records_in, records_loaded, records_quarantined from ops.audit_log where logical_date = '${lastDay}'`)}`,
-      `  earlier days:   npx sluice backfill ${DEMO.dag} --from ${manifest.start} --to ${lastDay}`,
+      // Logical dates are the midnights after the days they load: the first day's is start + 1.
+      `  earlier days:   npx sluice backfill ${DEMO.dag} --from ${dayAfter(manifest.start)} --to ${lastDay}`,
     ].join('\n'),
   );
+}
+
+function dayAfter(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
 }
 
 async function seed(config: Config): Promise<SeedManifest> {
