@@ -33,8 +33,10 @@ async function withConnection<T>(db: Knex, use: (client: PoolClient) => Promise<
 
 /**
  * `COPY (<sql>) TO STDOUT`: the query's rows as a CSV byte stream. Pipe it into {@link copyIn}
- * on another database, or into `writeParquetParts`. The pooled connection is held until the stream ends; a
- * stream closed early takes its connection with it (it is still mid-COPY, unfit for reuse).
+ * on another database, or into `writeParquetParts`. The pooled connection is held until the
+ * stream ends. A stream closed early (its task failed) cancels the query, which Postgres would
+ * otherwise run on until its next write, and takes the connection with it: it is mid-COPY, unfit
+ * for reuse.
  */
 export async function copyOut(db: Knex, sql: SqlSource): Promise<Readable> {
   const client = (await db.client.acquireConnection()) as PoolClient & { __knex__disposed?: string };
@@ -45,6 +47,8 @@ export async function copyOut(db: Knex, sql: SqlSource): Promise<Readable> {
     released = true;
     if (!finished) {
       client.__knex__disposed = 'COPY TO STDOUT abandoned';
+      const backend = (client as PoolClient & { processID?: number }).processID;
+      if (backend !== undefined) void db.raw('select pg_cancel_backend(?)', [backend]).catch(() => undefined);
       void client.end().catch(() => undefined);
     }
     void db.client.releaseConnection(client);
