@@ -8,11 +8,11 @@
  */
 import type { Knex } from 'knex';
 import { defineTask, type TaskContext } from 'sluice/sdk';
-import { lakeDataset, quoteQualified, recordLineage, warehouseTable } from '../lib';
-import { etlDay } from './day';
+import { copyIn, copyOut, lakeDataset, quoteQualified, recordLineage, sourceTable, warehouseTable, type DatasetRef } from '../lib';
+import { etlDay, type EtlDay } from './day';
 import type { Extracted } from './extract';
 import { quarantine } from './quarantine';
-import { stagingTable } from './staging';
+import { restage, stagingTable } from './staging';
 
 /** The regions partner files and customers may name. */
 export const REGIONS = ['North', 'South', 'East', 'West', 'Central'] as const;
@@ -100,20 +100,24 @@ export const validatePartnerSales = defineTask(
 export const validateShopSales = defineTask(
   'validateShopSales',
   async (input: { orders: Extracted; items: Extracted }, ctx): Promise<{ orders: Validated; items: Validated }> => {
-    const { suffix } = etlDay(ctx);
+    const day = etlDay(ctx);
     const orders = quoteQualified(input.orders.staging);
     const items = quoteQualified(input.items.staging);
-    const ordersChecked = stagingTable('orders', suffix, 'checked');
-    const itemsChecked = stagingTable('order_items', suffix, 'checked');
+    const ordersChecked = stagingTable('orders', day.suffix, 'checked');
+    const itemsChecked = stagingTable('order_items', day.suffix, 'checked');
+    const earlier = stagingTable('orders', day.suffix, 'earlier');
     await ctx.resources.warehouse.transaction(async (trx) => {
+      await stageEarlierOrders(ctx, trx, earlier, day);
       await trx.raw(`drop table if exists ${quoteQualified(ordersChecked)}`);
-      // A double-submitted checkout repeats the order number: the earliest order keeps it.
+      // A double-submitted checkout repeats the order number: the earliest order keeps it, be it
+      // the day's own or one placed in the day before (a checkout submitted again after midnight).
       await trx.raw(`
         create unlogged table ${quoteQualified(ordersChecked)} as
         select o.*, ${classify([
           ['o.customer_id is null', 'MISSING_REQUIRED_FIELD', 'required', `'customer_id is missing'`],
           [`nullif(trim(o.order_number), '') is null`, 'MISSING_REQUIRED_FIELD', 'required', `'order_number is missing'`],
           ['o.ordered_at is null', 'MISSING_REQUIRED_FIELD', 'required', `'ordered_at is missing'`],
+          ['e.order_id is not null', 'DUPLICATE_RECORD', 'duplicate', `format('order number %s was already placed as order %s at %s', o.order_number, e.order_id, e.ordered_at)`],
           ['row_number() over same_number > 1', 'DUPLICATE_RECORD', 'duplicate', `format('order number %s was already placed as order %s', o.order_number, first_value(o.order_id) over same_number)`],
           [
             'c.customer_key is null',
@@ -123,6 +127,7 @@ export const validateShopSales = defineTask(
           ],
         ])} as problem, c.customer_key, c.region
         from ${orders} o
+        left join ${quoteQualified(earlier)} e on e.order_number = o.order_number
         left join warehouse.dim_customer c
           on c.customer_id = o.customer_id and c.valid_from <= o.ordered_at and (c.valid_to is null or c.valid_to > o.ordered_at)
         window same_number as (partition by o.order_number order by o.ordered_at, o.order_id)`);
@@ -146,12 +151,38 @@ export const validateShopSales = defineTask(
       await splitProblem(trx, itemsChecked);
     });
     return {
-      orders: await finish(ctx, { source: 'shop.orders', checked: ordersChecked, inputs: [input.orders] }),
+      orders: await finish(ctx, { source: 'shop.orders', checked: ordersChecked, inputs: [input.orders], alsoRead: [sourceTable('orders')] }),
       items: await finish(ctx, { source: 'shop.order_items', checked: itemsChecked, inputs: [input.items] }),
     };
   },
   { doc: 'Classifies orders and order items (required fields, quantities, duplicate orders, orphans, unknown products) and quarantines the rejects.', retries: 3 },
 );
+
+/** How far back a repeated order number counts as a double submission. */
+const DUPLICATE_LOOKBACK_HOURS = 24;
+
+/**
+ * The first order of each order number the day uses that was placed in the 24 hours before the
+ * day, from the source: reference data for the duplicate rule, like a dimension (they are not
+ * the day's records and are not counted in its audit).
+ */
+async function stageEarlierOrders(ctx: TaskContext, trx: Knex.Transaction, table: string, day: EtlDay): Promise<void> {
+  const { source } = ctx.resources;
+  const since = new Date(Date.parse(day.start) - DUPLICATE_LOOKBACK_HOURS * 3_600_000).toISOString();
+  const query = source
+    .select(source.raw('distinct on (p.order_number) p.order_number, p.order_id, p.ordered_at'))
+    .from('orders as p')
+    .where('p.ordered_at', '>=', since)
+    .andWhere('p.ordered_at', '<', day.start)
+    .whereIn('p.order_number', source('orders').select('order_number').where('ordered_at', '>=', day.start).andWhere('ordered_at', '<', day.end))
+    .orderBy([{ column: 'p.order_number' }, { column: 'p.ordered_at' }, { column: 'p.order_id' }]);
+  await restage(trx, table, [
+    { name: 'order_number', sqlType: 'text' },
+    { name: 'order_id', sqlType: 'bigint' },
+    { name: 'ordered_at', sqlType: 'timestamptz' },
+  ]);
+  await copyIn(trx, table, ['order_number', 'order_id', 'ordered_at'], await copyOut(source, query));
+}
 
 /** Turns the `problem` array into `_category`, `_stage`, `_reason` columns. */
 async function splitProblem(trx: Knex.Transaction, checked: string): Promise<void> {
@@ -164,13 +195,13 @@ async function splitProblem(trx: Knex.Transaction, checked: string): Promise<voi
 /** Quarantines the rejects, records lineage, and reports the counts. */
 async function finish(
   ctx: TaskContext,
-  spec: { source: string; checked: string; inputs: Extracted[] },
+  spec: { source: string; checked: string; inputs: Extracted[]; alsoRead?: DatasetRef[] },
 ): Promise<Validated> {
   const db = ctx.resources.warehouse;
   const counts = await db(spec.checked).first<{ records: number; rejected: number }>(db.raw('count(*)::int as records'), db.raw('count(_category)::int as rejected'));
   const quarantined = await quarantine(ctx, { source: spec.source, checked: spec.checked });
   if (!counts || quarantined !== counts.rejected) throw new Error(`${spec.source}: ${counts?.rejected} records rejected but ${quarantined} quarantined`);
-  await recordLineage(ctx, { inputs: spec.inputs.map((e) => lakeDataset(e.bronze.prefix)), outputs: [warehouseTable('ops.exceptions', { rows: quarantined })] });
+  await recordLineage(ctx, { inputs: [...spec.inputs.map((e) => lakeDataset(e.bronze.prefix)), ...(spec.alsoRead ?? [])], outputs: [warehouseTable('ops.exceptions', { rows: quarantined })] });
   ctx.log.info({ source: spec.source, records: counts.records, quarantined }, 'validated');
   return { source: spec.source, checked: spec.checked, records: counts.records, valid: counts.records - quarantined, quarantined };
 }

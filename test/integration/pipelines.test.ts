@@ -167,7 +167,15 @@ describe('daily_etl over a seeded week', () => {
     const extended = await seedDemo({ source, s3, bucket: config.s3.bucket, days: DAYS.length + 1, ...SEED });
     const nextDay = extended.perDay[DAYS.length]!;
     assert.ok(nextDay.customersChanged > 0, 'the seed changes customers on the next day');
+    // And a checkout submitted again just after midnight: the order of the evening before, again.
+    const last = await source('orders').where('ordered_at', '<', `${nextDay.day}T00:00:00Z`).orderBy('ordered_at', 'desc').first();
+    const lastItems = await source('order_items').where({ order_id: last.order_id });
+    await source('orders').insert({ ...last, order_id: 9_000_000_001, ordered_at: `${nextDay.day}T00:00:04Z` });
+    await source('order_items').insert(lastItems.map((item: { order_item_id: string }, i: number) => ({ ...item, order_item_id: 9_000_000_100 + i, order_id: 9_000_000_001, created_at: `${nextDay.day}T00:00:04Z` })));
     await etl(nextDay.day);
+    const doubled = await w.resources.warehouse('ops.exceptions').where({ logical_date: nextDay.day, category: 'DUPLICATE_RECORD' }).whereIn('source_id', ['9000000001', ...lastItems.map((_: unknown, i: number) => String(9_000_000_100 + i))]).pluck('reason');
+    assert.equal(doubled.length, 1 + lastItems.length, 'the order after midnight and its items are duplicates');
+    assert.match(doubled.join('\n'), new RegExp(`already placed as order ${String(last.order_id)}`));
     const db = w.resources.warehouse;
     const versions = await db('warehouse.dim_customer').select('customer_id').count<{ customer_id: string; count: string }[]>('* as count').groupBy('customer_id').havingRaw('count(*) > 1');
     assert.ok(versions.length > 0, 'some customers have two versions');
