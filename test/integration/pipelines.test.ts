@@ -5,9 +5,10 @@
  * independent computation over the source, reruns that change nothing (tables and lake ETags),
  * type-2 customers, and features that ignore data after their as-of date.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parquetReadObjects } from 'hyparquet';
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { createKnex } from '../../infra/db/knex';
 import { ensureBucket } from '../../infra/s3';
@@ -188,6 +189,53 @@ describe('daily_etl over a seeded week', () => {
        where f.source = 'shop' and not (c.valid_from <= f.ordered_at and (c.valid_to is null or f.ordered_at < c.valid_to))`,
     );
     assert.deepEqual(wrongVersion.rows, [], 'every sale points at the version valid when it was made');
+  });
+});
+
+describe('hostile partner files', () => {
+  test('every line is loaded or quarantined under the right category, and the run succeeds', async () => {
+    const day = '2026-03-20'; // no shop data that day: only what is written here
+    const sku = String((await source('products').orderBy('product_id').first()).sku);
+    const good = (id: string) => `${id},${day},North,${sku},2,10.00`;
+    const header = 'order_id,order_date,region,product,quantity,revenue';
+    const gzipped = zlib.gzipSync(`${header}\n${Array.from({ length: 5000 }, (_, i) => good(`GZ-${i}`)).join('\n')}\n`);
+    const files: Record<string, Buffer | string> = {
+      'bom_crlf.csv': `\uFEFF${header}\r\n${good('A-1')}\r\n"A-2",${day},North,${sku},"1\n2",5.00\r\n${good('A-3')}\r\n`,
+      'reordered_header.csv': `revenue,quantity,product,region,order_date,order_id\n10.00,2,${sku},North,${day},B-1\n`,
+      'wrong_header.csv': `id,date,area,sku,qty,amount\nC-1,${day},North,${sku},2,10.00\nC-2,${day},North,${sku},2,10.00\n`,
+      'extra_fields.csv': `${header}\n${good('D-1')},surprise\n${good('D-2')}\n`,
+      'empty.csv': '',
+      'header_only.csv': `${header}\n`,
+      'bad_utf8.csv': Buffer.concat([Buffer.from(`${header}\nE-1,${day},North,`), Buffer.from([0xc3, 0x28]), Buffer.from(`,2,10.00\n${good('E-2')}\n`)]),
+      'overflow.csv': `${header}\nF-1,${day},North,${sku},2,99999999999999999999.00\nF-2,${day},North,${sku},99999999999,10.00\nF-3,${day},North,${sku},2,-0.01\n`,
+      'truncated.csv.gz': gzipped.subarray(0, Math.floor(gzipped.length / 2)),
+      'not_gzip.csv.gz': `${header}\n${good('G-1')}\n`,
+      'lines.ndjson': `{"order_id":"H-1","order_date":"${day}","region":"North","product":"${sku}","quantity":2,"revenue":10}\n{"order_id":"H-2",\n[]\n`,
+      'notes.txt': 'not a data file',
+    };
+    for (const [name, body] of Object.entries(files)) {
+      await s3.send(new PutObjectCommand({ Bucket: config.s3.bucket, Key: `landing/partner_sales/dt=${day}/${name}`, Body: body }));
+    }
+    const recoverable = zlib.gunzipSync(files['truncated.csv.gz'] as Buffer, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString().split('\n').length - 2;
+
+    await etl(day);
+    const db = w.resources.warehouse;
+    const audit = await db('ops.audit_log').where({ dag_id: 'daily_etl', logical_date: day, source: 'partner_sales' }).first();
+    const categories = Object.fromEntries(
+      (await db('ops.exceptions').where({ logical_date: day, source: 'partner_sales' }).groupBy('category').select('category', db.raw('count(*)::int as n'))).map((r: { category: string; n: number }) => [r.category, r.n]),
+    );
+    const loaded = 2 + 1 + 1 + 1 + recoverable + 1; // A-1, A-3; B-1; D-2; E-2; the gzip's readable part; H-1
+    const wrongHeader = await db('ops.exceptions').where({ logical_date: day, source: 'partner_sales' }).andWhere('source_file', 'like', '%wrong_header.csv').orderBy('source_line').pluck('source_line');
+    assert.deepEqual(wrongHeader, [1, 2, 3]);
+    assert.deepEqual(categories, {
+      // A-2's quantity; all three lines of the file without a known header (its first line may be
+      // data: it is kept, not guessed away); D-1; E-1; F-1, F-2; H-2 and []
+      DATA_FORMAT_ERROR: 1 + 3 + 1 + 1 + 2 + 2,
+      BUSINESS_RULE_VIOLATION: 1, // F-3's negative revenue
+      FILE_UNREADABLE: 3, // the truncated gzip's rest, the fake gzip, the .txt
+    });
+    assert.equal(Number(audit.records_loaded), loaded);
+    assert.equal(Number(audit.records_in), Number(audit.records_loaded) + Number(audit.records_quarantined));
   });
 });
 
