@@ -14,10 +14,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
   return runNode([SLUICE, ...args], env);
 }
 
-/** Runs `node <args>` in a child process and collects its output. */
-export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Promise<CliResult> {
+/** Runs `node <args>` in a child process, with `input` on its stdin if given, and collects its output. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

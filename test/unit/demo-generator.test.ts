@@ -10,11 +10,10 @@ import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
 import { parse } from 'csv-parse';
-import { parse as parseSync } from 'csv-parse/sync';
 import { DemoWorld, type DemoOptions, type SeededProblem } from '../../server/demo';
+import { partnerProblems, readLandingFile } from '../support/partner-lines';
 
 const OPTIONS: DemoOptions = { seed: 7, start: '2026-11-19', days: 3, ordersPerDay: 120, sessionsPerOrder: 3 };
-const REGIONS = ['North', 'South', 'East', 'West', 'Central'];
 
 interface DayDigest {
   summary: unknown;
@@ -154,7 +153,7 @@ test('every partner problem is on the line the manifest names, and clean lines h
     }
     const problems = day.problems().filter((p) => p.source === 'partner_sales');
     for (const file of files) {
-      const lines = fileLines(file.key, file.body);
+      const lines = readLandingFile(file.key, file.body);
       assert.equal(lines.records.length, file.rows, `${file.key}: rows`);
       const listed = new Map(problems.filter((p) => p.file === file.key && p.kind !== 'truncated_file').map((p) => [p.line, p.kind]));
       const seen = new Set<string>();
@@ -164,7 +163,7 @@ test('every partner problem is on the line the manifest names, and clean lines h
         seen.add(text);
         assert.deepEqual(found, listed.has(line) ? [listed.get(line)] : [], `${file.key} line ${line}: ${text}`);
       }
-      assert.ok([...listed.keys()].every((line) => line !== undefined && line <= lines.records.length + lines.firstLine - 1));
+      assert.ok([...listed.keys()].every((line) => line !== undefined && line <= (lines.records.at(-1)?.line ?? 0)));
     }
   }
 });
@@ -194,47 +193,3 @@ function near(actual: number, expected: number, tolerance: number, what: string)
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} is not ${expected} ± ${tolerance}`);
 }
 
-interface PartnerRecord {
-  order_id: unknown;
-  order_date: unknown;
-  region: unknown;
-  product: unknown;
-  quantity: unknown;
-  revenue: unknown;
-}
-
-/** The complete records of a landing file with the line each starts on (a truncated gzip gives what it can). */
-function fileLines(key: string, body: Buffer): { firstLine: number; records: Array<{ line: number; text: string; record: PartnerRecord }> } {
-  const text = key.endsWith('.gz') ? zlib.gunzipSync(body, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString() : body.toString();
-  const lines = text.split('\n').slice(0, -1); // the part after the last newline is no complete line
-  if (key.endsWith('.ndjson')) {
-    return { firstLine: 1, records: lines.map((t, i) => ({ line: i + 1, text: t, record: JSON.parse(t) as PartnerRecord })) };
-  }
-  assert.equal(lines[0], 'order_id,order_date,region,product,quantity,revenue');
-  return {
-    firstLine: 2,
-    records: lines.slice(1).map((t, i) => {
-      const [fields] = parseSync(t) as string[][];
-      const [order_id, order_date, region, product, quantity, revenue] = fields ?? [];
-      return { line: i + 2, text: t, record: { order_id, order_date, region, product, quantity, revenue } };
-    }),
-  };
-}
-
-/**
- * The design's problems this record has (duplicates are found by the caller). Clean numbers are
- * plain in CSV (revenue with two decimals) and JSON numbers in NDJSON, malformed ones strings.
- */
-function partnerProblems(r: PartnerRecord, skus: Set<string>, date: string, json: boolean): string[] {
-  const found: string[] = [];
-  const isNumber = (v: unknown, pattern: RegExp) => (json ? typeof v === 'number' : typeof v === 'string' && pattern.test(v));
-  const numbersOk = isNumber(r.quantity, /^-?\d+$/) && isNumber(r.revenue, /^-?\d+\.\d{2}$/);
-  if (r.order_date === '') found.push('missing_date');
-  else if (r.order_date !== date) found.push('malformed_date');
-  if (!numbersOk) found.push('malformed_number');
-  if (numbersOk && Number(r.revenue) < 0) found.push('negative_revenue');
-  if (numbersOk && Number(r.quantity) <= 0) found.push('bad_quantity');
-  if (!REGIONS.includes(r.region as string)) found.push('unknown_region');
-  if (!skus.has(r.product as string)) found.push('unknown_product');
-  return found;
-}
