@@ -45,6 +45,7 @@ export const extractShopTable = defineTask(
       bytes.destroy();
       throw err;
     });
+    sameRecords(prefix, lake.rows, staging, rows);
     await recordLineage(ctx, { inputs: [sourceTable(input.table)], outputs: [lakeDataset(prefix, { rows: lake.rows, bytes: lake.bytes })] });
     ctx.log.info({ source, rows, parts: lake.keys.length, bytes: lake.bytes }, 'extracted');
     return { source, day: day.day, rows, bronze: { prefix, parts: lake.keys.length, bytes: lake.bytes }, staging };
@@ -88,6 +89,7 @@ export const extractPartnerSales = defineTask(
       lines.destroy();
       throw err;
     });
+    sameRecords(prefix, lake.rows, staging, rows);
     await recordLineage(ctx, {
       inputs: files.map((key) => lakeDataset(key)),
       outputs: [lakeDataset(prefix, { rows: lake.rows, bytes: lake.bytes })],
@@ -105,6 +107,11 @@ export const extractPartnerSales = defineTask(
  */
 function ingestedAt(day: EtlDay): string {
   return day.end;
+}
+
+/** Bronze and staging come from one stream; a count that differs means a record went missing. */
+function sameRecords(prefix: string, lakeRows: number, staging: string, stagedRows: number): void {
+  if (lakeRows !== stagedRows) throw new Error(`${prefix} got ${lakeRows} records but ${staging} ${stagedRows}`);
 }
 
 /** Recreates the staging table and COPYs the rows in, in one transaction. */

@@ -59,11 +59,30 @@ create table if not exists events (
 create index if not exists events_occurred_at on events (occurred_at);
 `;
 
-/** Creates the tables and indexes that are missing; leaves existing ones and their rows alone. */
+/**
+ * Marks a database as the demo's: seeding deletes and rewrites rows by day and id, which must
+ * never happen to a real shop's tables that `SOURCE_DATABASE_URL` may point at.
+ */
+const DEMO_MARKER = 'sluice_demo';
+
+/**
+ * Creates the tables and indexes that are missing; leaves existing ones and their rows alone.
+ * Refuses a database that has shop tables the demo did not create.
+ */
 export async function createShopSchema(source: Knex): Promise<void> {
   // One transaction-scoped lock, so two seeds starting at once do not race on `create ... if not exists`.
   await source.transaction(async (trx) => {
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['sluice.demo.shop-schema']);
+    const tables: string[] = await trx('information_schema.tables').where('table_schema', 'public').whereIn('table_name', [...Object.keys(COLUMNS), DEMO_MARKER]).pluck('table_name');
+    const foreign = tables.filter((t) => t !== DEMO_MARKER);
+    if (foreign.length > 0 && !tables.includes(DEMO_MARKER)) {
+      const { rows } = await trx.raw<{ rows: { name: string }[] }>('select current_database() as name');
+      throw new Error(
+        `the source database '${rows[0]?.name ?? '?'}' already has tables ${foreign.join(', ')} that the demo did not create; demo data is only written to an empty database or one it seeded before (point SOURCE_DATABASE_URL elsewhere)`,
+      );
+    }
+    await trx.raw(`create table if not exists ${DEMO_MARKER} (created_at timestamptz not null default now())`);
+    await trx.raw(`comment on table ${DEMO_MARKER} is 'This database holds Sluice demo data (sluice demo seed).'`);
     await trx.raw(DDL);
   });
 }

@@ -4,22 +4,20 @@
  * other), seeding again changes nothing, and the SQL commands print rows and Postgres' errors.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import zlib from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { parse as parseSync } from 'csv-parse/sync';
-import type pg from 'pg';
+import pg from 'pg';
 import type { SeedManifest, SeededProblem } from '../../server/demo';
-import { runCli } from '../support/cli';
+import { REGIONS } from '../../activities/etl/validate';
+import { runCli, runNode } from '../support/cli';
+import { partnerProblems, readLandingFile } from '../support/partner-lines';
 import { testConfig, testPgPool, testS3Client } from '../support/env';
 
 const START = '2031-03-14';
 const SEED_ARGS = ['demo', 'seed', '--days', '2', '--orders-per-day', '200', '--start', START, '--json'];
 const DAYS = [`${START}`, '2031-03-15'];
 const RANGE = ['2031-03-14T00:00:00Z', '2031-03-16T00:00:00Z'];
-const REGIONS = ['North', 'South', 'East', 'West', 'Central'];
 const bucket = testConfig().s3.bucket;
 const s3 = testS3Client();
 let db: pg.Pool;
@@ -110,7 +108,7 @@ describe('sluice demo seed', () => {
       assert.equal(d.partnerRows, d.files.reduce((s, f) => s + f.rows, 0));
       for (const file of d.files) {
         const body = await getObject(file.key);
-        const { records, truncated } = readPartnerFile(file.key, body);
+        const { records, truncated } = readLandingFile(file.key, body);
         assert.equal(records.length, file.rows, `${file.key}: rows`);
         assert.equal(truncated, file.key.endsWith('/late_upload.csv.gz'), `${file.key}: truncated`);
         const problems = manifest.problems.filter((p) => p.file === file.key);
@@ -150,6 +148,27 @@ describe('sluice demo seed', () => {
         assert.match(result.stderr, new RegExp(`^sluice: ${flag} must be`));
       }),
     );
+  });
+
+  test('a database with shop tables the demo did not create is refused, and its rows stay', async () => {
+    const { sourceDatabaseUrl } = testConfig().postgres;
+    await db.query('drop database if exists real_shop');
+    await db.query('create database real_shop');
+    const url = new URL(sourceDatabaseUrl);
+    url.pathname = '/real_shop';
+    const real = new pg.Client({ connectionString: url.toString() });
+    await real.connect();
+    try {
+      await real.query('create table orders (order_id bigint primary key, note text)');
+      await real.query(`insert into orders values (1, 'a real order')`);
+      const result = await runCli(['demo', 'seed', '--days', '1'], { ...process.env, SOURCE_DATABASE_URL: url.toString() });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /the source database 'real_shop' already has tables orders that the demo did not create/);
+      assert.deepEqual((await real.query('select order_id, note from orders')).rows, [{ order_id: '1', note: 'a real order' }]);
+    } finally {
+      await real.end();
+      await db.query('drop database real_shop');
+    }
   });
 });
 
@@ -242,64 +261,7 @@ function expectedCategory(p: SeededProblem): string {
   return categories[p.kind] ?? `unknown kind ${p.kind}`;
 }
 
-interface PartnerRecord {
-  order_date: unknown;
-  region: unknown;
-  product: unknown;
-  quantity: unknown;
-  revenue: unknown;
-}
-
-/** The complete records of a landing file and the line each starts on; a gzip cut short gives what it can. */
-function readPartnerFile(key: string, body: Buffer): { records: Array<{ line: number; text: string; record: PartnerRecord }>; truncated: boolean } {
-  let text = body.toString();
-  let truncated = false;
-  if (key.endsWith('.gz')) {
-    try {
-      text = zlib.gunzipSync(body).toString();
-    } catch {
-      truncated = true;
-      text = zlib.gunzipSync(body, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString();
-    }
-  }
-  const lines = text.split('\n').slice(0, -1); // what follows the last newline is no complete line
-  if (key.endsWith('.ndjson')) {
-    return { truncated, records: lines.map((t, i) => ({ line: i + 1, text: t, record: JSON.parse(t) as PartnerRecord })) };
-  }
-  assert.equal(lines[0], 'order_id,order_date,region,product,quantity,revenue');
-  const records = lines.slice(1).map((t, i) => {
-    const [[, order_date, region, product, quantity, revenue] = []] = parseSync(t) as string[][];
-    return { line: i + 2, text: t, record: { order_date, region, product, quantity, revenue } };
-  });
-  return { truncated, records };
-}
-
-/** The problems a partner record has (duplicates are the caller's): CSV numbers plain, NDJSON numbers JSON numbers. */
-function partnerProblems(r: PartnerRecord, skus: Set<string>, day: string, json: boolean): string[] {
-  const found: string[] = [];
-  const isNumber = (v: unknown, pattern: RegExp) => (json ? typeof v === 'number' : typeof v === 'string' && pattern.test(v));
-  const numbersOk = isNumber(r.quantity, /^-?\d+$/) && isNumber(r.revenue, /^-?\d+\.\d{2}$/);
-  if (r.order_date === '') found.push('missing_date');
-  else if (r.order_date !== day) found.push('malformed_date');
-  if (!numbersOk) found.push('malformed_number');
-  if (numbersOk && Number(r.revenue) < 0) found.push('negative_revenue');
-  if (numbersOk && Number(r.quantity) <= 0) found.push('bad_quantity');
-  if (!REGIONS.includes(r.region as string)) found.push('unknown_region');
-  if (!skus.has(r.product as string)) found.push('unknown_product');
-  return found;
-}
-
 /** The CLI with `input` on stdin and no psql on PATH. */
-function shell(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = path.resolve(__dirname, '../../server/cli/sluice.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, PATH: '/nonexistent' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function shell(args: string[], input: string) {
+  return runNode([path.resolve(__dirname, '../../server/cli/sluice.js'), ...args], { ...process.env, PATH: '/nonexistent' }, undefined, input);
 }
