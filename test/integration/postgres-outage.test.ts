@@ -175,8 +175,12 @@ test('a worker rides out a Postgres outage mid-run: no exit, every run succeeds,
     assert.equal(dagRuns.length, RUNS);
     t.diagnostic(`after Postgres was back: runs done in ${runsDone - back} ms, history whole in ${Date.now() - back} ms`);
 
-    // The outage was noticed, said once, and its end too.
+    // The outage was noticed, said once, and its end too. The worker logs the end just after the
+    // write that ended it, so its line may reach this pipe a moment after the rows reach the table.
     const said = (text: string) => output.split('\n').filter((line) => line.includes(text)).length;
+    await until(async () => said('attempt history: the database is back') > 0, 'the worker to say the database is back', 10_000).catch((err: Error) => {
+      throw new Error(`${err.message}; its output:\n${output}`);
+    });
     assert.equal(said('attempt history: cannot write to the database'), 1, output);
     assert.equal(said('attempt history: the database is back'), 1, output);
     assert.equal(exit, undefined, `the worker exited (${String(exit)}); its output:\n${output}`);
