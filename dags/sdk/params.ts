@@ -87,9 +87,29 @@ const parsers = new Map<string, z.ZodType>();
  * `{}`. Deterministic and free of I/O.
  */
 export function parseParams(jsonSchema: unknown, raw: unknown): ParamsResult<Record<string, unknown>> {
+  const result = paramIssues(jsonSchema, raw);
+  return result.ok ? result : { ok: false, error: result.error };
+}
+
+/** One problem with run params: `path` names the param (and the field within it); empty for the params as a whole. */
+export interface ParamIssue {
+  path: string[];
+  message: string;
+}
+
+/**
+ * {@link parseParams}, with each problem on its own as well, so a form can show it beside its
+ * field. Accepts and rejects exactly what `parseParams` does; `error` is the same text.
+ * @example paramIssues(schema, { regoin: 'us' }) // { ok: false, error: "param 'regoin': unknown param (known: region)", issues: [{ path: ['regoin'], message: 'unknown param (known: region)' }] }
+ */
+export function paramIssues(
+  jsonSchema: unknown,
+  raw: unknown,
+): { ok: true; params: Record<string, unknown> } | { ok: false; error: string; issues: ParamIssue[] } {
   const input = raw ?? {};
   if (typeof input !== 'object' || Array.isArray(input)) {
-    return { ok: false, error: `params must be a JSON object, got ${Array.isArray(input) ? 'an array' : typeof input}` };
+    const error = `params must be a JSON object, got ${Array.isArray(input) ? 'an array' : typeof input}`;
+    return { ok: false, error, issues: [{ path: [], message: error }] };
   }
   const schema = (jsonSchema ?? { type: 'object', properties: {} }) as {
     properties?: Record<string, unknown>;
@@ -102,12 +122,12 @@ export function parseParams(jsonSchema: unknown, raw: unknown): ParamsResult<Rec
   let parser = parsers.get(key);
   if (!parser) parsers.set(key, (parser = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0])));
   const result = parser.safeParse(input);
-  const errors = [
-    ...unknown.map((k) => `param '${k}': unknown param (${known.length > 0 ? `known: ${known.join(', ')}` : 'this DAG declares none'})`),
+  const issues: ParamIssue[] = [
+    ...unknown.map((k) => ({ path: [k], message: `unknown param (${known.length > 0 ? `known: ${known.join(', ')}` : 'this DAG declares none'})` })),
     // Unknown keys are reported above, listing the known ones; zod's own report would repeat them.
-    ...(result.success ? [] : result.error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => formatIssue(i))),
+    ...(result.success ? [] : result.error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => ({ path: i.path.map(String), message: issueText(i) }))),
   ];
-  if (errors.length > 0 || !result.success) return { ok: false, error: errors.join('; ') };
+  if (issues.length > 0 || !result.success) return { ok: false, error: issues.map(formatIssue).join('; '), issues };
   const params = result.data as Record<string, unknown>;
   if (closed) for (const k of Object.keys(params)) if (!known.includes(k)) delete params[k];
   return { ok: true, params };
@@ -142,9 +162,8 @@ function issueText(issue: z.core.$ZodIssue | undefined): string {
   return issue.message.replace(/^Invalid input: /, '');
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map(String).join('.');
-  return `${path ? `param '${path}'` : 'params'}: ${issueText(issue)}`;
+function formatIssue(issue: ParamIssue): string {
+  return `${issue.path.length > 0 ? `param '${issue.path.join('.')}'` : 'params'}: ${issue.message}`;
 }
 
 function describeSchema(value: unknown): string {
