@@ -40,7 +40,7 @@ export interface AttemptRow {
 /** Run history from `sluice.dag_runs`: newest logical date first, reruns included. */
 export async function listRuns(
   db: Knex,
-  filter: { dagId?: string; state?: DagRunState; limit: number },
+  filter: { dagId?: string; state?: DagRunState; limit: number; before?: string },
 ): Promise<RunSummary[]> {
   const query = db
     .withSchema('sluice')
@@ -49,6 +49,8 @@ export async function listRuns(
     .limit(filter.limit);
   if (filter.dagId) query.where('dag_id', filter.dagId);
   if (filter.state) query.where('state', filter.state);
+  // Paging: the next page holds the runs of logical dates before the last one shown.
+  if (filter.before) query.where('logical_date', '<', filter.before);
   const rows = await fromPostgres(query);
   return rows.map((r) => {
     const startedAt = new Date(r.started_at);

@@ -3,6 +3,12 @@ import type { RequestHandler } from 'express';
 
 export const TOKEN_COOKIE = 'sluice_token';
 
+const SIGN_IN_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · Sluice</title><link rel="stylesheet" href="/assets/console.css"></head><body><header class="top"><span class="brand">Sluice</span></header>
+<main><h1>Sign in</h1><div class="card"><p>This console needs its token. Open the link <code>sluice up</code> printed
+(<code>http://…/?token=…</code>), or <code>sluice config</code> to see where the token is kept
+(<code>.sluice/console-token</code>, or <code>SLUICE_CONSOLE_TOKEN</code>).</p></div></main></body></html>`;
+
 /** How a request showed the token: scripts send a Bearer header, browsers the login cookie. */
 export type AuthMethod = 'bearer' | 'cookie';
 
@@ -39,6 +45,11 @@ export function requireToken(token: string): RequestHandler {
     if (matches(parseCookie(req.get('cookie'), TOKEN_COOKIE))) {
       res.locals.auth = 'cookie';
       next();
+      return;
+    }
+    if (req.method === 'GET' && !req.path.startsWith('/api/') && req.accepts(['json', 'html']) === 'html') {
+      // A person in a browser: say how to sign in, in words.
+      res.status(401).type('html').send(SIGN_IN_PAGE);
       return;
     }
     res.status(401).json({ error: 'missing or wrong console token: see .sluice/console-token or SLUICE_CONSOLE_TOKEN' });

@@ -1,12 +1,13 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { ZodError } from 'zod';
 import { BackfillRunningError } from '../client/backfill';
 import { ClearRefusedError } from '../client/clear';
 import { RunClosedError } from '../client/operator';
 import { serverFailure, type ServerFailure } from '../client/server-failures';
 import { NoSuchWorkflowError, WorkerUnavailableError } from '../client/workers';
+import { esc, page } from './html/layout';
 
 /** An error whose message is safe to show the caller, with its HTTP status. */
 export class HttpError extends Error {
@@ -15,6 +16,15 @@ export class HttpError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** A 400 that names the fields at fault, for forms to show beside each. */
+export class FieldError extends HttpError {
+  readonly fields: Record<string, string>;
+  constructor(field: string | undefined, message: string, fields: Record<string, string> = {}) {
+    super(400, message);
+    this.fields = field ? { ...fields, [field]: message } : fields;
   }
 }
 
@@ -34,8 +44,37 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
   }
   const [status, message] = classify(err);
   if (status >= 500 && status !== 503) req.log.error({ err }, 'request failed');
-  res.status(status).json({ error: message });
+  const fields = err instanceof ZodError ? fieldMessages(err) : err instanceof FieldError ? err.fields : undefined;
+  if (wantsPage(req)) {
+    res.status(status).type('html').send(errorPage(res, status, message));
+    return;
+  }
+  res.status(status).json({ error: message, ...(fields ? { fields } : {}) });
 };
+
+/** A person's browser asking for a page (not the API, not a script): it gets a readable page. */
+export function wantsPage(req: Request): boolean {
+  return !req.path.startsWith('/api/') && req.method === 'GET' && req.accepts(['json', 'html']) === 'html';
+}
+
+export function errorPage(res: Response, status: number, message: string): string {
+  const title = status === 404 ? 'Not found' : status < 500 ? 'Cannot show this page' : 'Something went wrong';
+  return page(res, {
+    title,
+    section: 'dags',
+    body: `<div class="card"><p><b>${status}</b>: ${esc(message)}</p><p><a href="/">Back to the DAGs</a></p></div>`,
+  });
+}
+
+/** Each bad field's message by its name (`params.limit` as `limit`), for forms to show beside the field. */
+function fieldMessages(err: ZodError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of err.issues) {
+    const name = issue.path.map(String).join('.') || 'request';
+    fields[name] ??= issue.message;
+  }
+  return fields;
+}
 
 function classify(err: unknown): [number, string] {
   if (err instanceof HttpError) return [err.status, err.message];

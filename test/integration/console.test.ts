@@ -172,7 +172,7 @@ describe('console API', () => {
     assert.deepEqual([id, again.json.backfillId], [1, 2].map((n) => `backfill-console_daily-2025-03-01T03:30:00Z-2025-03-05T03:30:00Z-${n}`));
     const first = (await call('GET', `/backfills/${id}`)).json as unknown as BackfillProgress;
     assert.equal(first.counts.success, 5, "the first backfill's status stays its own");
-    assert.match((await page(`/backfills/${id}`)).text, /backfill done · <progress[^>]*><\/progress> 5\/5 dates done \(5 succeeded, 0 failed, 0 skipped\) · 0 in flight/);
+    assert.match((await page(`/backfills/${id}`)).text, /backfill <b>done<\/b> · <progress[^>]*><\/progress> 5\/5 dates done \(5 succeeded, 0 failed, 0 skipped\) · 0 in flight/);
   });
 
   test('a run page and its attempts show every execution, older ones labelled', async () => {
@@ -184,8 +184,10 @@ describe('console API', () => {
     assert.equal(new Set(attempts.map((a) => a.execution.temporalRunId)).size, 2, 'one attempt in each of two executions');
     const shown = await page(`/runs/${rerun.runId}`);
     assert.equal(shown.status, 200);
-    assert.match(shown.text, /\[earlier execution, manual, started [^\]]+\] attempt 1 success/);
-    assert.equal(shown.text.match(/attempt 1 success/g)?.length, 2);
+    const attemptsShown = [...shown.text.matchAll(/<div class="attempt" data-attempt="1"><b>attempt 1<\/b> <span class="badge state-success"[^\n]*/g)].map((m) => m[0]);
+    assert.equal(attemptsShown.length, 2, 'both executions\' attempts');
+    assert.match(attemptsShown[0] as string, /\(earlier execution, manual, started [^)]+\)/);
+    assert.doesNotMatch(attemptsShown[1] as string, /earlier execution/);
   });
 
   test('without a worker, run and backfill state answer 503 at once; a running backfill is not copied', async () => {
@@ -368,7 +370,7 @@ describe('console run pages of runs that cannot say how they ended', () => {
     assert.match(shown.json.note as string, /^the run's state query cannot answer \(Temporal refused: .*Workflow Task in failed state.*\); task states are their last recorded attempts$/);
     const html = await page(`/runs/${run.runId}`);
     assert.equal(html.status, 200);
-    assert.match(html.text, /state <b>(queued|running)<\/b>/);
+    assert.match(html.text, /<div><span>state<\/span><span class="badge state-(queued|running)"/);
     assert.match(html.text, /the run&#39;s state query cannot answer/);
 
     const fail = await call('POST', `/runs/${run.runId}/fail`, { reason: 'wedged' });
@@ -391,7 +393,7 @@ describe('console run pages of runs that cannot say how they ended', () => {
       return res.text.includes('class="warnings"') ? res.text : undefined;
     });
     assert.match(warned, /<div class="warnings"><b>Operator messages the run ignored:<\/b><ul><li>[^<]+: [^<]*no_such_task[^<]*<\/li><\/ul><\/div>/);
-    assert.ok(warned.indexOf('class="warnings"') < warned.indexOf('<table>'), 'above the task table');
+    assert.ok(warned.indexOf('class="warnings"') < warned.indexOf('<table id="tasks"'), 'above the task table');
 
     await run.handle.terminate('an operator gave up in the Temporal UI');
     const closed = await call('GET', `/runs/${run.runId}`);
@@ -399,8 +401,8 @@ describe('console run pages of runs that cannot say how they ended', () => {
     assert.match(closed.json.note as string, /^Temporal closed this run \(terminated\) at \S+; task states are what the run last recorded$/);
     const html = await page(`/runs/${run.runId}`);
     assert.equal(html.status, 200);
-    assert.match(html.text, /state <b>failed<\/b>/);
-    assert.doesNotMatch(html.text, /Waiting for an operator|retry all failed|>mark success</, 'a closed run offers no operator actions');
+    assert.match(html.text, /<div><span>state<\/span><span class="badge state-failed"/);
+    assert.doesNotMatch(html.text, /Waiting for an operator|retry all failed|>mark success</i, 'a closed run offers no operator actions');
   });
 
   test('a run that timed out in Temporal shows as failed', async () => {

@@ -2,17 +2,18 @@ import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { clearTask } from '../client/clear';
-import { failRun, markTaskSuccess, retryRun } from '../client/operator';
-import { listAttempts, listRuns } from '../client/run-history';
-import { runView } from '../client/run-view';
-import { checkIdParams, freeText, idText } from './params';
+import { clearTask } from '../../client/clear';
+import { failRun, markTaskSuccess, retryRun } from '../../client/operator';
+import { listAttempts, listRuns } from '../../client/run-history';
+import { runView } from '../../client/run-view';
+import { checkIdParams, freeText, idText } from '../params';
 
-const RUN_STATES = ['queued', 'running', 'awaiting_operator', 'success', 'failed'] as const;
-const listQuery = z.object({
+export const RUN_STATES = ['queued', 'running', 'awaiting_operator', 'success', 'failed'] as const;
+export const listQuery = z.object({
   dagId: idText.optional(),
   state: z.enum(RUN_STATES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
+  before: z.iso.datetime({ message: 'must be an ISO date-time' }).optional(),
 });
 const retryBody = z.object({ taskId: idText.optional() }).strict();
 const markBody = z.object({ taskId: idText }).strict();
