@@ -25,7 +25,7 @@ import { runPages } from './pages/runs';
 import { schedulePages } from './pages/schedules';
 import { requestLogSerializers } from './request-log';
 import { runsApi } from './api/runs-api';
-import { ScheduleCache } from './schedule-cache';
+import { LiveStatusCache, ScheduleCache } from './temporal-caches';
 import { schedulesApi } from './api/schedules-api';
 import { securityHeaders } from './security';
 
@@ -49,10 +49,11 @@ export interface ConsoleDeps {
 /** What every page and API router gets. */
 export interface ConsoleContext extends ConsoleDeps {
   schedules: ScheduleCache;
+  liveStatus: LiveStatusCache;
 }
 
 export function createConsoleApp(deps: ConsoleDeps): Express {
-  const ctx: ConsoleContext = { ...deps, schedules: new ScheduleCache(deps.temporal) };
+  const ctx: ConsoleContext = { ...deps, schedules: new ScheduleCache(deps.temporal), liveStatus: new LiveStatusCache(deps.temporal) };
   const metrics = createConsoleMetrics(deps.db);
   const app = express();
   app.disable('x-powered-by');

@@ -6,7 +6,6 @@
 import type { DagSpec } from '../../workflows/spec';
 import { LogicalDateError, parseDateArg, triggerDate } from '../client/logical-dates';
 import { formatLogicalDate } from '../client/run-id';
-import { runStatus } from '../client/operator';
 import { startDagRun } from '../client/start-run';
 import type { ScheduleStatus } from '../schedules/status';
 import type { ConsoleContext } from './app';
@@ -76,7 +75,7 @@ export async function dagGrid(ctx: ConsoleContext, spec: DagSpec, query: GridQue
   const { runs, hasMore } = await gridRuns(ctx.db, spec.dagId, query);
   const cells = await gridCells(ctx.db, runs.map((r) => r.runId));
   // Open runs: what they say now beats what the history has caught up with.
-  const live = await Promise.all(runs.map((r) => (OPEN.has(r.state) ? runStatus(ctx.temporal, r.runId).catch(() => undefined) : undefined)));
+  const live = await Promise.all(runs.map((r) => (OPEN.has(r.state) ? ctx.liveStatus.get(r.runId) : undefined)));
   const tasks = spec.tasks.map((t) => t.id);
   const gridded = runs.map((run, i) => {
     const recorded = Object.fromEntries(cells.get(run.runId) ?? new Map());
@@ -84,7 +83,7 @@ export async function dagGrid(ctx: ConsoleContext, spec: DagSpec, query: GridQue
     if (!status) return { ...run, cells: recorded };
     for (const t of status.tasks) {
       if (t.state === 'pending' && !recorded[t.id]) continue;
-      recorded[t.id] = { ...recorded[t.id], state: t.state, attempts: t.attempts, startedAt: t.startedAt ?? recorded[t.id]?.startedAt ?? '', endedAt: t.endedAt ?? null };
+      recorded[t.id] = { ...recorded[t.id], state: t.state, attempts: t.attempts };
     }
     return { ...run, state: status.state, cells: recorded };
   });

@@ -12,17 +12,17 @@ import type { Output } from '../output';
 
 /**
  * `--demo`: a week of a small shop (a few hundred orders a day, ending yesterday) seeded into the
- * source database and the landing zone, then `daily_etl` for the latest day. Seeding is
+ * source database and the landing zone, then `daily_etl` and `quality_checks` for the latest day. Seeding is
  * idempotent, so every start does it and a new day simply adds itself.
  */
-const DEMO = { dag: 'daily_etl', days: 7, ordersPerDay: 300, seed: 42 } as const;
+const DEMO = { dag: 'daily_etl', checks: 'quality_checks', days: 7, ordersPerDay: 300, seed: 42 } as const;
 const DAY_MS = 86_400_000;
 
 export function registerUp(program: Command, output: () => Output): void {
   program
     .command('up')
     .description('start the stack, a worker process and the console; reload edited DAGs and task code; Ctrl-C stops everything')
-    .option('--demo', 'also seed a week of demo shop data and run daily_etl for its latest day')
+    .option('--demo', 'also seed a week of demo shop data and run daily_etl and quality_checks for its latest day')
     .option('--no-watch', 'do not reload DAGs and restart the worker when code under the DAG folder or activities/ changes')
     .action(async (flags: { demo?: boolean; watch: boolean }) => {
       const started = Date.now();
@@ -78,11 +78,15 @@ async function runDemo(sluice: RunningSluice, config: Config, out: Output): Prom
   const run = await startDagRun(sluice.client, spec, { logicalDate, params: {}, trigger: 'manual' });
   const status = await waitForOutcome(run.handle);
   out.info(`demo run ${run.runId}: ${status.state} in ${((Date.now() - runStart) / 1000).toFixed(1)} s`);
+  // The day's quality checks too, so the console's data pages have a score to show.
+  const checks = await startDagRun(sluice.client, findDag(sluice.dags(), DEMO.checks).spec, { logicalDate, params: {}, trigger: 'manual' });
+  out.info(`demo run ${checks.runId}: ${(await waitForOutcome(checks.handle)).state}`);
   const sql = (query: string) => `npx sluice db query "${query}"`;
   out.info(
     [
       'Where to look:',
       `  the run:        ${sluice.consoleUrl}/runs/${encodeURIComponent(run.runId)}`,
+      `  the data:       ${sluice.consoleUrl}/data/audit, /data/exceptions, /data/quality and /data/lineage`,
       ...(sluice.temporalUiUrl ? [`  in Temporal:    ${sluice.temporalUiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(run.runId)}`] : []),
       `  the lake:       s3://${config.s3.bucket}/bronze/<table>/dt=${lastDay}/ and silver/<table>/dt=${lastDay}/ (files under ${config.home}/s3/${config.s3.bucket}/ with the embedded server)`,
       `  star schema:    ${sql(`select source, count(*), sum(revenue) from warehouse.fact_sales where load_date = '${lastDay}' group by source`)}`,

@@ -52,9 +52,11 @@ export function pager(basePath: string, query: Record<string, string | undefined
 /**
  * A button that POSTs JSON to the API (console.js adds the CSRF token), after asking `confirm`
  * when given, and shows the answer in the page's outcome line.
+ *
+ * `kind`: `action` (the page's main action, filled), `secondary` (outlined) or `danger`.
  */
-export function postButton(label: string, url: string, body: unknown, opts: { confirm?: string; danger?: boolean; id?: string } = {}): string {
-  return `<button type="button"${opts.id ? ` id="${esc(opts.id)}"` : ''} class="${opts.danger ? 'danger' : 'action'}" data-post="${esc(url)}" data-body="${esc(JSON.stringify(body))}"${
+export function postButton(label: string, url: string, body: unknown, opts: { confirm?: string; kind?: 'action' | 'secondary' | 'danger'; id?: string } = {}): string {
+  return `<button type="button"${opts.id ? ` id="${esc(opts.id)}"` : ''} class="${opts.kind ?? 'action'}" data-post="${esc(url)}" data-body="${esc(JSON.stringify(body))}"${
     opts.confirm ? ` data-confirm="${esc(opts.confirm)}"` : ''
   }>${esc(label)}</button>`;
 }

@@ -45,8 +45,13 @@ ${opts.body}</main></body></html>`;
 
 /** HTML-escapes anything shown from data (ids, errors, log lines, raw records). */
 export function esc(text: unknown): string {
-  return String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const s = String(text ?? '');
+  // Most text needs nothing; a grid page escapes thousands of ids, so look before replacing.
+  return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPED, (c) => `&#${c.charCodeAt(0)};`) : s;
 }
+
+const NEEDS_ESCAPE = /[&<>"']/;
+const ESCAPED = /[&<>"']/g;
 
 /** Whether the request is a live region's refresh (console.js), which wants the region's HTML only. */
 export function isFragment(req: Request): boolean {

@@ -101,7 +101,7 @@ ${rows.length ? `<div class="scroll"><table id="backfills" class="responsive"><t
     const buttons = finished
       ? ''
       : `<div class="actions">${p.state === 'paused' ? postButton('Resume', `/api/backfills/${id}/resume`, {}) : postButton('Pause', `/api/backfills/${id}/pause`, {}, { confirm: 'Pause? Runs in flight finish; no new date starts.' })}
-${postButton('Cancel', `/api/backfills/${id}/cancel`, {}, { danger: true, confirm: 'Cancel the backfill? Runs in flight finish; the remaining dates never start.' })}</div>`;
+${postButton('Cancel', `/api/backfills/${id}/cancel`, {}, { kind: 'danger', confirm: 'Cancel the backfill? Runs in flight finish; the remaining dates never start.' })}</div>`;
     sendLive(req, res, {
       title: req.params.backfillId,
       section: 'backfills',

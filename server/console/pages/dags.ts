@@ -100,8 +100,8 @@ function dagTable(dags: DagSummary[]): string {
       d.paused === null
         ? ''
         : d.paused
-          ? postButton('Unpause', `/api/schedules/${id}/unpause`, {}, { confirm: `Unpause ${d.dagId}? Fire times missed while paused are not run; backfill them if they are needed.` })
-          : postButton('Pause', `/api/schedules/${id}/pause`, { note: 'paused from the console' }, { confirm: `Pause ${d.dagId}? No new scheduled runs start until it is unpaused.` });
+          ? postButton('Unpause', `/api/schedules/${id}/unpause`, {}, { kind: 'secondary', confirm: `Unpause ${d.dagId}? Fire times missed while paused are not run; backfill them if they are needed.` })
+          : postButton('Pause', `/api/schedules/${id}/pause`, { note: 'paused from the console' }, { kind: 'secondary', confirm: `Pause ${d.dagId}? No new scheduled runs start until it is unpaused.` });
     const rate = d.successRate === null ? '' : `${Math.round(d.successRate * 100)}%`;
     return `<tr data-dag="${esc(d.dagId)}">
 <td data-label="DAG"><a href="/dags/${id}/grid"><b>${esc(d.dagId)}</b></a>${d.description ? `<div class="muted">${esc(d.description)}</div>` : ''}${d.tags.length ? `<div class="muted">${d.tags.map((t) => `#${esc(t)}`).join(' ')}</div>` : ''}</td>
@@ -139,18 +139,23 @@ function gridTable(grid: DagGrid, url: string, limit: number): string {
       return `<th class="run" data-run="${esc(r.runId)}" data-state="${esc(r.state)}" scope="col"><a href="/runs/${encodeURIComponent(r.runId)}" title="${esc(`${r.runId} · ${s.label} · ${r.trigger}`)}">${s.symbol} ${esc(fmtTime(r.logicalDate).slice(0, 16))}</a></th>`;
     })
     .join('');
+  // Each run's id and link once, not once per cell: a page has up to 100 runs of many tasks.
+  const columns = grid.runs.map((r) => ({ run: r, id: esc(r.runId), href: `/runs/${encodeURIComponent(r.runId)}#task-` }));
   const rows = grid.tasks.map((taskId) => {
-    const cells = grid.runs
-      .map((r) => {
-        const cell = r.cells[taskId];
-        if (!cell) return `<td class="missing" data-run="${esc(r.runId)}" data-task="${esc(taskId)}" title="not run">·</td>`;
+    const task = esc(taskId);
+    const anchor = encodeURIComponent(taskId);
+    const cells = columns
+      .map(({ run, id, href }) => {
+        const cell = run.cells[taskId];
+        if (!cell) return `<td class="missing" data-run="${id}" data-task="${task}" title="not run">·</td>`;
         const s = stateStyle(cell.state);
         const mapped = cell.mapped ? ` · instances ${Object.entries(cell.mapped).map(([k, v]) => `${v} ${k}`).join(', ')}` : '';
-        const title = `${taskId} · ${s.label} · ${cell.attempts} attempt${cell.attempts === 1 ? '' : 's'}${mapped}`;
-        return `<td class="cell" data-run="${esc(r.runId)}" data-task="${esc(taskId)}" data-state="${esc(cell.state)}"><a class="state-${esc(cell.state)}" href="/runs/${encodeURIComponent(r.runId)}#task-${encodeURIComponent(taskId)}" title="${esc(title)}" aria-label="${esc(title)}">${s.symbol}</a></td>`;
+        const title = `${s.label} · ${cell.attempts} attempt${cell.attempts === 1 ? '' : 's'}${mapped}`;
+        return `<td class="cell" data-run="${id}" data-task="${task}" data-state="${esc(cell.state)}"><a class="state-${esc(cell.state)}" href="${href}${anchor}" title="${esc(title)}">${s.symbol}</a></td>`;
       })
       .join('');
-    return `<tr><td class="task">${esc(taskId)}</td>${cells}</tr>`;
+    // The row and column headers name each cell's task and run for screen readers.
+    return `<tr><th class="task" scope="row">${task}</th>${cells}</tr>`;
   });
   const last = grid.runs.at(-1);
   const older =

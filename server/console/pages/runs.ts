@@ -87,9 +87,9 @@ function runBody(ctx: ConsoleContext, run: RunView, spec: DagSpec | undefined, o
   const actions: string[] = [];
   if (open && run.state === 'awaiting_operator') {
     actions.push(postButton('Retry all failed', `/api/runs/${id}/retry`, {}, { confirm: `Retry every failed task of ${run.runId}? Tasks that succeeded keep their results.` }));
-    actions.push(postButton('Fail run', `/api/runs/${id}/fail`, { reason: 'failed from the console' }, { danger: true, confirm: `Fail ${run.runId} now? Its failure callback runs; nothing is retried.` }));
+    actions.push(postButton('Fail run', `/api/runs/${id}/fail`, { reason: 'failed from the console' }, { kind: 'danger', confirm: `Fail ${run.runId} now? Its failure callback runs; nothing is retried.` }));
   } else if (open) {
-    actions.push(postButton('Fail run', `/api/runs/${id}/fail`, { reason: 'failed from the console' }, { danger: true, confirm: `Fail ${run.runId} now? Running tasks are cancelled.` }));
+    actions.push(postButton('Fail run', `/api/runs/${id}/fail`, { reason: 'failed from the console' }, { kind: 'danger', confirm: `Fail ${run.runId} now? Running tasks are cancelled.` }));
   } else {
     actions.push(postButton('Rerun this date', `/api/runs/${id}/rerun`, {}, { confirm: `Start ${run.runId} again from scratch, every task? (To re-run some tasks only, use "clear" on them.)` }));
   }
@@ -179,11 +179,11 @@ function taskTable(run: RunView, spec: DagSpec | undefined, open: boolean): stri
     const buttons: string[] = [];
     if (open && t.state === 'failed') {
       buttons.push(postButton('Retry', `/api/runs/${id}/retry`, { taskId: t.id }, { confirm: `Retry ${t.id}? The tasks that succeeded keep their results.` }));
-      buttons.push(postButton('Mark success', `/api/runs/${id}/mark-success`, { taskId: t.id }, { confirm: `Mark ${t.id} as succeeded without running it? Downstream tasks then run.` }));
+      buttons.push(postButton('Mark success', `/api/runs/${id}/mark-success`, { taskId: t.id }, { kind: 'secondary', confirm: `Mark ${t.id} as succeeded without running it? Downstream tasks then run.` }));
     }
     if (FINISHED_TASK.has(t.state)) {
-      buttons.push(postButton('Clear', `/api/runs/${id}/clear`, { taskId: t.id, downstream: false }, { confirm: `Re-run ${t.id}? Other tasks keep their results.` }));
-      buttons.push(postButton('Clear + downstream', `/api/runs/${id}/clear`, { taskId: t.id, downstream: true }, { confirm: `Re-run ${t.id} and every task after it? Other tasks keep their results.` }));
+      buttons.push(postButton('Clear', `/api/runs/${id}/clear`, { taskId: t.id, downstream: false }, { kind: 'secondary', confirm: `Re-run ${t.id}? Other tasks keep their results.` }));
+      buttons.push(postButton('Clear + downstream', `/api/runs/${id}/clear`, { taskId: t.id, downstream: true }, { kind: 'secondary', confirm: `Re-run ${t.id} and every task after it? Other tasks keep their results.` }));
     }
     const duration = t.startedAt && t.endedAt ? Date.parse(t.endedAt) - Date.parse(t.startedAt) : null;
     return `<tr id="task-${esc(t.id)}" data-task="${esc(t.id)}" data-state="${esc(t.state)}">

@@ -16,8 +16,8 @@ export function schedulePages(ctx: ConsoleContext): Router {
         const action = !r.exists
           ? ''
           : r.paused
-            ? postButton('Unpause', `/api/schedules/${id}/unpause`, {}, { confirm: `Unpause ${r.dagId}? Fire times missed while paused are not run; backfill them if they are needed.` })
-            : postButton('Pause', `/api/schedules/${id}/pause`, { note: 'paused from the console' }, { confirm: `Pause ${r.dagId}? No new scheduled runs start until it is unpaused.` });
+            ? postButton('Unpause', `/api/schedules/${id}/unpause`, {}, { kind: 'secondary', confirm: `Unpause ${r.dagId}? Fire times missed while paused are not run; backfill them if they are needed.` })
+            : postButton('Pause', `/api/schedules/${id}/pause`, { note: 'paused from the console' }, { kind: 'secondary', confirm: `Pause ${r.dagId}? No new scheduled runs start until it is unpaused.` });
         const state = r.exists ? (r.paused ? `⏸ paused${r.note ? `: ${esc(r.note)}` : ''}` : '▶ active') : 'not synced (run `sluice schedules sync`)';
         return `<tr data-dag="${esc(r.dagId)}"><td data-label="DAG"><a href="/dags/${id}/grid">${esc(r.dagId)}</a></td><td data-label="cron"><code>${esc(r.cron)}</code></td><td data-label="time zone">${esc(r.timezone)}</td>
 <td data-label="catch-up">${r.catchup ? 'on' : 'off'}</td><td data-label="state">${state}</td><td data-label="last fire">${esc(fmtTime(r.lastFire))}</td>
