@@ -7,12 +7,12 @@
  * lock file in the OS temp dir, and whoever waited finds Chromium installed when it gets the lock.
  * apt's own lock (waited for, not failed on) backs that up should two callers ever both hold ours.
  */
-import { spawn } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger';
+import { isExecutable, runCommand, type RunResult } from './run-command';
 
 const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 const OVERRIDE_VAR = 'SLUICE_CHROMIUM';
@@ -21,6 +21,8 @@ const LOCK_FILE = path.join(os.tmpdir(), 'sluice-chromium-install.lock');
 /** apt-get update plus the install (about 100 MB of packages) on a slow mirror. */
 const STEP_TIMEOUT_MS = 10 * 60_000;
 const LOCK_WAIT_MS = 25 * 60_000;
+/** apt-get must never stop to ask a question. */
+const APT = { timeoutMs: STEP_TIMEOUT_MS, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
 
 /**
  * Path of a Chromium executable: SLUICE_CHROMIUM if set, else Debian's `/usr/bin/chromium`, else
@@ -61,14 +63,14 @@ async function aptInstall(aptGet: string, log: Logger): Promise<void> {
   // Wait for a dpkg lock someone else holds instead of failing at once.
   const install = ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', 'chromium'];
   log.info(`Chromium not found: installing Debian's chromium package (${INSTALL_COMMAND})`);
-  let result = await run(aptGet, install);
+  let result = await runCommand(aptGet, install, APT);
   // Fresh machines (and containers) often have no package lists yet: update only then.
   if (result.status !== 'ok' && /Unable to locate package|has no installation candidate/.test(result.outputTail)) {
     log.info('apt does not know the chromium package: running apt-get update first');
-    const update = await run(aptGet, ['-o', 'DPkg::Lock::Timeout=600', 'update']);
+    const update = await runCommand(aptGet, ['-o', 'DPkg::Lock::Timeout=600', 'update'], APT);
     if (update.status !== 'ok') throw aptError('apt-get update', update);
     log.info({ ms: Date.now() - started }, 'apt-get update done');
-    result = await run(aptGet, install);
+    result = await runCommand(aptGet, install, APT);
   }
   if (result.status !== 'ok') throw aptError(INSTALL_COMMAND, result);
   log.info({ ms: Date.now() - started }, `installed Chromium (${DEBIAN_CHROMIUM}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -130,41 +132,4 @@ async function onPath(command: string): Promise<string | undefined> {
     if (dir && (await isExecutable(candidate))) return candidate;
   }
   return undefined;
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    if (!(await fsp.stat(file)).isFile()) return false;
-    await fsp.access(file, fsp.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface RunResult {
-  status: string;
-  outputTail: string;
-}
-
-/** Runs a command to completion, keeping the tail of its combined output for messages. */
-function run(command: string, args: string[]): Promise<RunResult> {
-  return new Promise((resolve) => {
-    let output = '';
-    const child = spawn(command, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: STEP_TIMEOUT_MS,
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-4000);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    const tail = () => output.trimEnd().split('\n').slice(-12).join('\n');
-    child.once('error', (err) => resolve({ status: `failed to run: ${err.message}`, outputTail: tail() }));
-    child.once('close', (code, signal) =>
-      resolve({ status: code === 0 ? 'ok' : signal ? `killed by ${signal}` : `exit code ${String(code)}`, outputTail: tail() }),
-    );
-  });
 }

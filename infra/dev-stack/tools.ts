@@ -6,11 +6,11 @@
  * then renamed into `<home>/tools/bin`, so concurrent installers (two test runs) never see a
  * half-written file: the rename is atomic and the last one wins with an identical binary.
  */
-import { spawn } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import { isExecutable, runCommand } from './run-command';
 
 export type ToolName = 'temporal' | 'rclone';
 
@@ -70,7 +70,7 @@ async function install(name: ToolName, target: string): Promise<void> {
       ],
     ];
     for (const [command, args] of steps) {
-      const result = await run(command, args);
+      const result = await runCommand(command, args, { timeoutMs: INSTALL_TIMEOUT_MS });
       tried.push(`  $ ${command} ${args.join(' ')}  -> ${result.status}${indent(result.outputTail)}`);
       if (result.status !== 'ok') throw new Error(`${path.basename(command)} failed`);
     }
@@ -85,43 +85,6 @@ async function install(name: ToolName, target: string): Promise<void> {
   } finally {
     await fsp.rm(staging, { recursive: true, force: true });
   }
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    const stat = await fsp.stat(file);
-    if (!stat.isFile()) return false;
-    await fsp.access(file, fsp.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface RunResult {
-  status: string;
-  outputTail: string;
-}
-
-/** Runs a command to completion, keeping the tail of its combined output for error messages. */
-function run(command: string, args: string[]): Promise<RunResult> {
-  return new Promise((resolve) => {
-    let output = '';
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: INSTALL_TIMEOUT_MS });
-    const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-4000);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    const tail = () => output.trimEnd().split('\n').slice(-12).join('\n');
-    child.once('error', (err) => resolve({ status: `failed to run: ${err.message}`, outputTail: tail() }));
-    child.once('close', (code, signal) =>
-      resolve({
-        status: code === 0 ? 'ok' : signal ? `killed by ${signal}` : `exit code ${String(code)}`,
-        outputTail: code === 0 ? '' : tail(),
-      }),
-    );
-  });
 }
 
 function indent(text: string): string {

@@ -229,6 +229,9 @@ describe('console in a browser', () => {
         await link.click();
         await page.waitForURL((url) => url.pathname.startsWith('/runs/'));
         await page.locator('tr[data-task="extract"][data-state="success"]').waitFor();
+        // The cell's task has its attempts and logs open; the others stay closed.
+        await page.locator('details[data-key="task-extract"][open] .attempt[data-attempt="1"]').waitFor();
+        assert.equal(await page.locator('details[data-key="task-load"][open]').count(), 0);
         await screenshot(page, `${viewport}-run-success`);
         await assertFitsWidth(c, 'the run page');
 

@@ -2,7 +2,7 @@
  * End to end: `sluice up --demo` (what `npm start` runs) against the test stack's servers, so it
  * starts no embedded ones here but does everything else for real: migrations, the workflow
  * bundle, the worker process, the console, the demo data (a week of a small shop) and the first
- * DAG run (`daily_etl` for the latest seeded day). Then the console is queried over HTTP, and
+ * DAG runs (`daily_etl`, then `quality_checks`, for the latest seeded day). Then the console is queried over HTTP, and
  * Ctrl-C must stop it cleanly.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
@@ -17,13 +17,16 @@ import { startSluiceUp } from '../support/sluice-up';
 
 const TOKEN = 'e2e-console-token';
 
-test('sluice up --demo seeds a week, runs daily_etl, serves the console, and stops on Ctrl-C', { timeout: 180_000 }, async () => {
+test('sluice up --demo seeds a week, runs daily_etl and quality_checks, serves the console, and stops on Ctrl-C', { timeout: 180_000 }, async () => {
   const up = await startSluiceUp(['--demo'], { SLUICE_CONSOLE_TOKEN: TOKEN, LOG_LEVEL: 'warn' });
   try {
     const demo = await up.waitFor(/demo run (daily_etl-\S+): (\w+)/, 150_000);
     const [, runId, state] = demo;
     assert.ok(runId !== undefined);
     assert.equal(state, 'success', up.stderr());
+    // The day's quality checks run next, so the data pages have a score.
+    const checks = await up.waitFor(/demo run (quality_checks-\S+): (\w+)/, 60_000);
+    assert.equal(checks[2], 'success', up.stderr());
     assert.match(up.stdout(), /Sluice is up in [\d.]+ s/);
     // Progress and pointers go to stderr, like every command's human messages.
     assert.match(up.stderr(), /demo data: \d+ orders from \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}/);
@@ -47,8 +50,8 @@ test('sluice up --demo seeds a week, runs daily_etl, serves the console, and sto
     assert.match(((await bad.json()) as { error: string }).error, /state/);
     const page = await fetch(`${base}/?token=${TOKEN}`, { redirect: 'manual' });
     assert.equal(page.status, 302);
-    const html = await (await fetch(`${base}/`, { headers: { cookie: `sluice_token=${TOKEN}` } })).text();
-    assert.ok(html.includes(runId ?? '?'), 'the run list shows the demo run');
+    const html = await (await fetch(`${base}/runs`, { headers: { cookie: `sluice_token=${TOKEN}` } })).text();
+    assert.ok(html.includes(`data-run="${runId ?? '?'}" data-state="success"`), 'the run list shows the demo run');
 
     const config = testConfig();
     const s3 = createS3Client(config);

@@ -55,9 +55,14 @@ export function registerUp(program: Command, output: () => Output): void {
       if (flags.demo) {
         // Once up, only Ctrl-C ends `sluice up`: a demo that fails (no such DAG, a server or the
         // worker restarting) must not end it, and with it every server it runs.
-        await runDemo(sluice, config, out).catch((err: unknown) => {
-          if (!stopping) out.info(`demo run failed: ${err instanceof Error ? err.message : String(err)}; Sluice keeps running`);
-        });
+        // Ctrl-C mid-demo stops everything at once, without waiting for a run the stopped worker
+        // would never finish.
+        await Promise.race([
+          runDemo(sluice, config, out).catch((err: unknown) => {
+            if (!stopping) out.info(`demo run failed: ${err instanceof Error ? err.message : String(err)}; Sluice keeps running`);
+          }),
+          stopped,
+        ]);
       }
       await stopped;
     });

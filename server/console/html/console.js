@@ -39,8 +39,18 @@
   async function refresh(el) {
     const res = await fetch(el.dataset.live, { headers: { 'x-sluice-fragment': '1' } });
     if (!res.ok) return;
+    // What the reader opened or closed stays so: the new HTML would reset every <details>.
+    const opened = new Map([...el.querySelectorAll('details[data-key]')].map((d) => [d.dataset.key, d.open]));
     el.innerHTML = await res.text();
+    for (const d of el.querySelectorAll('details[data-key]')) if (opened.has(d.dataset.key)) d.open = opened.get(d.dataset.key);
     if (res.headers.get('x-sluice-live') === 'done') el.dataset.liveDone = '1';
+  }
+
+  // A link to one task of a run (from the grid) opens that task's attempts and logs.
+  function openLinkedTask() {
+    const row = location.hash.startsWith('#task-') && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    const details = row && document.querySelector('details[data-key="' + CSS.escape(row.id) + '"]');
+    if (details) details.open = true;
   }
   function refreshAll() {
     return Promise.all(live.map((el) => refresh(el).catch(() => undefined)));
@@ -109,7 +119,9 @@
     else outcome(describe(json), true);
   });
 
+  window.addEventListener('hashchange', openLinkedTask);
   document.addEventListener('DOMContentLoaded', () => {
+    openLinkedTask();
     live.push(...document.querySelectorAll('[data-live]'));
     if (!live.length) return;
     setInterval(() => {

@@ -190,7 +190,7 @@ function taskTable(run: RunView, spec: DagSpec | undefined, open: boolean): stri
 <td data-label="task"><b>${esc(t.id)}</b>${mappedSummary(t)}</td><td data-label="state">${stateBadge(t.state)}${t.skipReason ? ` <span class="muted">(${esc(t.skipReason.replace('_', ' '))})</span>` : ''}</td>
 <td data-label="attempts" class="num">${t.attempts}</td><td data-label="started">${esc(fmtTime(t.startedAt))}</td><td data-label="duration" class="num">${esc(fmtDuration(duration))}</td>
 <td data-label="error">${t.error ? `<pre>${esc(t.error)}</pre>` : ''}</td><td data-label="actions"><div class="actions">${buttons.join('')}</div></td></tr>
-<tr class="detail" data-detail-for="${esc(t.id)}"><td colspan="7"><details${t.state === 'failed' ? ' open' : ''}><summary>attempts, logs, input and output</summary>${attemptList(attempts, run.execution)}${ioBlock(specs.get(t.id), t)}</details></td></tr>`;
+<tr class="detail" data-detail-for="${esc(t.id)}"><td colspan="7"><details data-key="task-${esc(t.id)}"${t.state === 'failed' ? ' open' : ''}><summary>attempts, logs, input and output</summary>${attemptList(attempts, run.execution)}${ioBlock(specs.get(t.id), t)}</details></td></tr>`;
   });
   return `<div class="scroll"><table id="tasks" class="responsive"><thead><tr><th>task</th><th>state</th><th class="num">attempts</th><th>started</th><th class="num">duration</th><th>error</th><th></th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
 }
