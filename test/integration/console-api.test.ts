@@ -191,6 +191,9 @@ describe('console: DAGs, grid, trigger, runs and backfills', () => {
 
   test('a run page: graph, timeline, the failed task with its error and the operator buttons; rerun of a closed run', async () => {
     const runId = await failedRun();
+    // The home page puts it first, under "Needs attention".
+    const home = await request('/', { headers: { accept: 'text/html' } });
+    assert.match(home.text, new RegExp(`<section id="attention"[^]*<li data-run="${runId}"><span class="badge state-awaiting_operator"`));
     const page = await request(`/runs/${runId}`, { headers: { accept: 'text/html' } });
     assert.equal(page.status, 200);
     assert.match(page.text, /<figure id="graph" class="wide"><svg/);

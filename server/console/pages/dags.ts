@@ -11,20 +11,23 @@ import { esc, page, sendLive } from '../html/layout';
 import { KNOWN_STATES, stateStyle } from '../html/states';
 import { paramFields, paramsFormHtml } from '../params-form';
 import { checkIdParams } from '../params';
+import { runsNeedingAttention, type AttentionRun } from '../queries/dag-overview';
 import { gridQuery } from '../queries/grid';
 
 const RUN_STATES = ['queued', 'running', 'awaiting_operator', 'success', 'failed'];
+/** How far back a failed run still asks for attention on the home page. */
+const ATTENTION_DAYS = 7;
 
 export function dagPages(ctx: ConsoleContext): Router {
   const router = checkIdParams(Router());
 
   router.get('/', async (req, res) => {
-    const dags = await dagSummaries(ctx);
+    const [dags, attention] = await Promise.all([dagSummaries(ctx), runsNeedingAttention(ctx.db, { days: ATTENTION_DAYS, limit: 20 })]);
     const open = dags.some((d) => d.recent.some((r) => RUN_STATES.slice(0, 3).includes(r.state)));
     sendLive(req, res, {
       title: 'DAGs',
       section: 'dags',
-      live: dags.length ? dagTable(dags) : emptyState('No DAGs found: put a DAG file in dags/ (see the README) and restart.'),
+      live: `${attentionList(attention)}${dags.length ? dagTable(dags) : emptyState('No DAGs found: put a DAG file in dags/ (see the README) and restart.')}`,
       open,
     });
   });
@@ -78,6 +81,19 @@ export function dagPages(ctx: ConsoleContext): Router {
 
 function gridHref(dagId: string): string {
   return `/dags/${encodeURIComponent(dagId)}/grid`;
+}
+
+/** Runs waiting for an operator, then failures of the last week not run again: where on-call starts. */
+function attentionList(runs: AttentionRun[]): string {
+  if (runs.length === 0) return '';
+  const items = runs
+    .map(
+      (r) => `<li data-run="${esc(r.runId)}">${stateBadge(r.state)} <a href="/runs/${encodeURIComponent(r.runId)}">${esc(r.runId)}</a>${
+        r.failedTasks.length ? ` · failed: ${esc(r.failedTasks.join(', '))}` : ''
+      }${r.reason ? ` <span class="muted">${esc(r.reason.length > 160 ? `${r.reason.slice(0, 160)}…` : r.reason)}</span>` : ''}</li>`,
+    )
+    .join('');
+  return `<section id="attention" class="card"><h2>Needs attention</h2><ul>${items}</ul><p class="muted">Runs waiting for an operator, then runs that failed in the last ${ATTENTION_DAYS} days and were not run again.</p></section>`;
 }
 
 function dagTable(dags: DagSummary[]): string {

@@ -49,3 +49,31 @@ export async function dagHistories(db: Knex, dagIds: readonly string[]): Promise
   }
   return histories;
 }
+
+export interface AttentionRun {
+  runId: string;
+  dagId: string;
+  state: string;
+  logicalDate: string;
+  failedTasks: string[];
+  reason: string | null;
+}
+
+/**
+ * What the on-call engineer opens the console for: runs waiting for an operator, and runs that
+ * failed in the last `days` and were not run again since. By the state index; newest first.
+ */
+export async function runsNeedingAttention(db: Knex, opts: { days: number; limit: number }): Promise<AttentionRun[]> {
+  const { rows } = await fromPostgres(
+    db.raw<{ rows: Array<{ run_id: string; dag_id: string; state: string; logical_date: string; failed_tasks: string[]; reason: string | null }> }>(
+      `select r.run_id, r.dag_id, r.state, ${isoTime('r.logical_date')} as logical_date, r.failed_tasks, r.reason
+         from sluice.dag_runs r
+        where (r.state = 'awaiting_operator' or (r.state = 'failed' and r.ended_at > now() - make_interval(days => ?)))
+          and not exists (select 1 from sluice.dag_runs later where later.run_id = r.run_id and later.started_at > r.started_at)
+        order by (r.state = 'awaiting_operator') desc, r.logical_date desc
+        limit ?`,
+      [opts.days, opts.limit],
+    ),
+  );
+  return rows.map((r) => ({ runId: r.run_id, dagId: r.dag_id, state: r.state, logicalDate: r.logical_date, failedTasks: r.failed_tasks, reason: r.reason }));
+}
