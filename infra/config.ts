@@ -55,6 +55,10 @@ export interface Config {
   };
   /** The folder of DAG modules (`SLUICE_DAGS_DIR`, default the repository's `dags/`). */
   dagsDir: string;
+  worker: {
+    /** `SLUICE_WORKER_METRICS`: host:port where a worker serves the Temporal SDK's Prometheus metrics; unset, none. */
+    metricsAddress: string | undefined;
+  };
   /** Explicit paths to the server binaries; when unset `ensureTool` finds or installs them. */
   tools: {
     temporal: string | undefined;
@@ -117,6 +121,7 @@ const envSchema = z.object({
   TEMPORAL_CLI_PATH: envVar(nonEmpty.optional()),
   RCLONE_PATH: envVar(nonEmpty.optional()),
   SLUICE_DAGS_DIR: envVar(nonEmpty.optional()),
+  SLUICE_WORKER_METRICS: envVar(hostPort.optional()),
 });
 
 /** Thrown when a setting is missing or malformed; the message names every offending variable. */
@@ -180,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: e.SLUICE_CONSOLE_TOKEN,
     },
     dagsDir: e.SLUICE_DAGS_DIR ? path.resolve(e.SLUICE_DAGS_DIR) : DEFAULT_DAGS_DIR,
+    worker: { metricsAddress: e.SLUICE_WORKER_METRICS },
     tools: {
       temporal: e.TEMPORAL_CLI_PATH && path.resolve(e.TEMPORAL_CLI_PATH),
       rclone: e.RCLONE_PATH && path.resolve(e.RCLONE_PATH),

@@ -7,7 +7,7 @@ import { backfillQueue } from '../workflows/backfill';
 import { bundleWorkflows } from './bundle';
 import { createWorker } from './create-worker';
 import { closeResources, openResources } from './resources';
-import { installRuntimeLogger } from './runtime-logger';
+import { installRuntime } from './runtime';
 
 export interface WorkerPlan {
   /** The task definitions to register, on every queue. */
@@ -54,7 +54,7 @@ export function defaultTaskQueues(dags: readonly LoadedDag[]): string[] {
  * connection, one workflow bundle and the task resources (connection pools, S3 client).
  */
 export async function startWorkers(config: Config, plan: WorkerPlan, logger: Logger): Promise<RunningWorkers> {
-  installRuntimeLogger(logger);
+  installRuntime(logger, { metricsAddress: config.worker.metricsAddress });
   const workflowBundle = plan.workflowBundlePath ? { codePath: plan.workflowBundlePath } : { code: await bundleWorkflows(logger) };
   const resources = openResources(config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });

@@ -18,7 +18,7 @@ import { loadConfig, type Config } from '../../infra/config';
 import { bundleWorkflows } from '../../workers/bundle';
 import { createWorker } from '../../workers/create-worker';
 import { closeResources, openResources } from '../../workers/resources';
-import { installRuntimeLogger } from '../../workers/runtime-logger';
+import { installRuntime } from '../../workers/runtime';
 import type { dagRun } from '../../workflows/dag-run';
 import { stateQuery, type DagRunInput, type DagRunStatus, type TaskStatus } from '../../workflows/messages';
 import { DagIdKey, LogicalDateKey } from '../../workflows/search-attributes';
@@ -77,7 +77,7 @@ export async function runDag(definition: DagDefinition, options: RunDagOptions =
 
   const emit = onceEach(options.onEvent ?? (() => undefined));
   const logger = pino({ level: 'debug' }, taskLogStream(emit));
-  installRuntimeLogger(logger);
+  installRuntime(logger);
   const resources = openResources(config);
   const native = await NativeConnection.connect({ address: config.temporal.address });
   const connection = await Connection.connect({ address: config.temporal.address });

@@ -50,7 +50,7 @@ test('sluice up --demo seeds a week, runs daily_etl and quality_checks, serves t
     assert.match(((await bad.json()) as { error: string }).error, /state/);
     const page = await fetch(`${base}/?token=${TOKEN}`, { redirect: 'manual' });
     assert.equal(page.status, 302);
-    const html = await (await fetch(`${base}/runs`, { headers: { cookie: `sluice_token=${TOKEN}` } })).text();
+    const html = await (await fetch(`${base}/runs?dagId=daily_etl`, { headers: { cookie: `sluice_token=${TOKEN}` } })).text();
     assert.ok(html.includes(`data-run="${runId ?? '?'}" data-state="success"`), 'the run list shows the demo run');
 
     const config = testConfig();

@@ -1,7 +1,8 @@
 /**
  * `sluice worker`, the production worker process, against the test stack: it serves the queues
- * it is given with the tasks of its DAG folder, and on SIGTERM it stops polling, lets the task it
- * is running finish, and exits 0.
+ * it is given with the tasks of its DAG folder, serves the Temporal SDK's Prometheus metrics where
+ * SLUICE_WORKER_METRICS says, and on SIGTERM it stops polling, lets the task it is running finish,
+ * and exits 0.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { findFreePorts } from '../../infra/dev-stack/ports';
 import { runCli } from '../support/cli';
 import { testPgPool, testTemporal } from '../support/env';
 
@@ -29,7 +31,8 @@ export const nap = defineTask('nap', async (input: { ms: number }) => {
 import { nap } from './tasks/nap';
 export default dag('worker_nap', { taskQueue: 'worker-test' }, ({ task }) => void task(nap, { ms: ${NAP_MS} }));
 `);
-  const env = { ...process.env, SLUICE_DAGS_DIR: dir, LOG_LEVEL: 'info' };
+  const [metricsPort] = await findFreePorts(1);
+  const env = { ...process.env, SLUICE_DAGS_DIR: dir, LOG_LEVEL: 'info', SLUICE_WORKER_METRICS: `127.0.0.1:${String(metricsPort)}` };
   const worker = spawn(process.execPath, [SLUICE, 'worker', '--queues', 'worker-test', '--concurrency', '2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   worker.stdout.on('data', (d) => (output += d));
@@ -49,6 +52,11 @@ export default dag('worker_nap', { taskQueue: 'worker-test' }, ({ task }) => voi
         [runId],
       )).rows[0];
     await until(async () => (await attempt())?.state === 'running', () => output);
+
+    // SLUICE_WORKER_METRICS: the SDK's Prometheus metrics, the running task holding a slot.
+    const metrics = await (await fetch(`http://127.0.0.1:${String(metricsPort)}/metrics`)).text();
+    assert.match(metrics, /^temporal_worker_task_slots_available\{[^}]*task_queue="worker-test"[^}]*\} \d+/m, metrics.slice(0, 2000));
+    assert.match(metrics, /^temporal_activity_poll_no_task|^temporal_workflow_task_schedule_to_start_latency|^temporal_request/m);
 
     worker.kill('SIGTERM');
     assert.equal(await exited, 0, output);

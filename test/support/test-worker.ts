@@ -11,7 +11,7 @@ import type { Resources } from '../../activities/resources';
 import type { AnyTaskDef } from '../../dags/sdk/task-def';
 import { createWorker } from '../../workers/create-worker';
 import { closeResources, openResources } from '../../workers/resources';
-import { installRuntimeLogger } from '../../workers/runtime-logger';
+import { installRuntime } from '../../workers/runtime';
 import { testConfig } from './env';
 
 export interface TestWorker {
@@ -27,7 +27,7 @@ export interface TestWorker {
 export async function startTestWorker(tasks: readonly AnyTaskDef[], taskQueue: string): Promise<TestWorker> {
   const config = testConfig();
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-  installRuntimeLogger(logger);
+  installRuntime(logger);
   const resources = openResources(config);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const connection = await Connection.connect({ address: config.temporal.address });

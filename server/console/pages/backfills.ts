@@ -63,7 +63,7 @@ ${rows.length ? `<div class="scroll"><table id="backfills" class="responsive"><t
 <label>to <input name="to" type="date" required><span class="help">The last day, included.</span></label><small class="field-error" data-error-for="to"></small>
 <label>concurrency <input name="concurrency" type="number" min="1" max="64" value="4" data-type="integer"><span class="help">Dates run at once.</span></label><small class="field-error" data-error-for="concurrency"></small>
 <label>dates already run <select name="reprocess"><option value="none">skip them (run only new dates)</option><option value="failed">re-run the failed ones</option><option value="all">re-run all of them</option></select></label><small class="field-error" data-error-for="reprocess"></small>
-<div class="actions"><button type="submit" id="preview" class="button" data-extra='{"dryRun":true}' data-api="/backfills/preview" data-target="#preview-area">Preview</button>
+<div class="actions"><button type="submit" id="preview" class="secondary" data-extra='{"dryRun":true}' data-api="/backfills/preview" data-target="#preview-area">Preview</button>
 <button type="submit" id="start">Start backfill</button></div></form><div id="preview-area"></div>`
           : emptyState('No DAG has a schedule; backfills run the fire times of a schedule.'),
       }),
