@@ -11,6 +11,7 @@ import { taskActivity, type TaskActivity } from '../activities/runtime/task-acti
 import type { AnyTaskDef } from '../dags/sdk/task-def';
 import type { Resources } from '../activities/resources';
 import { createBackfillActivities } from '../activities/backfill';
+import { createRunSlotActivities } from '../activities/run-slots';
 import { createSystemActivities } from '../activities/system';
 import { attemptJournal } from './resources';
 
@@ -36,6 +37,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const activities: Record<string, TaskActivity | ((...args: never[]) => unknown)> = {
     ...createSystemActivities({ db: resources.warehouse, outputs }),
     ...createBackfillActivities({ db: resources.warehouse }),
+    ...createRunSlotActivities(),
   };
   for (const task of options.tasks) {
     if (task.name in activities) throw new Error(`two activities are named '${task.name}'; task names must be unique`);

@@ -8,7 +8,8 @@
  * below) and keep test/integration/replay.test.ts green.
  */
 import * as wf from '@temporalio/workflow';
-import { stateQuery, type DagRunInput, type DagRunResult, type DagRunStatus } from './messages';
+import { slotGrantedSignal, stateQuery, type DagRunInput, type DagRunResult, type DagRunStatus } from './messages';
+import { releaseSlotSignal, runSlotsId } from './run-slots';
 import { DagIdKey, DagRunStateKey, FailedTasksKey, LogicalDateKey, ScheduledStartTimeKey } from './search-attributes';
 import type { DagRunState } from './spec';
 import { runMacros } from './interpreter/macros';
@@ -21,6 +22,8 @@ import { TaskExecutor, type FinishedAttempt } from './interpreter/task-executor'
 const RECORD_ATTEMPTS = 'sluice-record-attempts';
 /** Patch: a cancelled run is recorded as failed, with its failure callback, before it ends. */
 const CANCEL_AS_FAILURE = 'sluice-cancel-as-failure';
+/** Patch: a run waits in `queued` for a slot of its DAG's `maxActiveRuns` (workflows/run-slots.ts). */
+const MAX_ACTIVE_RUNS = 'sluice-max-active-runs';
 /** Attempts per `recordAttempts` call: a few hundred KB at most. */
 const ATTEMPT_BATCH = 1000;
 /** Temporal refuses a history past 51,200 events; a run continues as new long before. */
@@ -29,6 +32,8 @@ const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
   const { spec } = input;
   const info = wf.workflowInfo();
+  // Asked first, before anything else records a command, so replays meet the marker where it was.
+  const gated = wf.patched(MAX_ACTIVE_RUNS);
   // A run's history lives under its first execution, across continue-as-new.
   const executionId = info.firstExecutionRunId;
   const logicalDate = input.logicalDate ?? scheduledTime() ?? new Date(info.startTime).toISOString();
@@ -138,6 +143,33 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
     }
   };
 
+  /**
+   * Waits in `queued` until the DAG's gate lets the run in (maxActiveRuns, oldest logical date
+   * first). An operator's "fail run" ends the wait.
+   */
+  let slotHeld = false;
+  /** Whether the gate knows this run (holding or waiting); a continued execution inherits it. */
+  let slotAsked = input.checkpoint?.holdsSlot ?? false;
+  const waitForSlot = async (): Promise<void> => {
+    wf.setHandler(slotGrantedSignal, () => {
+      slotHeld = true;
+    });
+    await publish('queued');
+    await system.requestRunSlot({ dagId: spec.dagId, taskQueue: spec.taskQueue, runId: info.workflowId, logicalDate, maxActiveRuns: spec.maxActiveRuns });
+    slotAsked = true;
+    await wf.condition(() => slotHeld || failReason !== undefined);
+  };
+  /** Gives the slot back (or leaves the queue) as the run ends; the gate's check covers a run that cannot. */
+  const releaseSlot = async (): Promise<void> => {
+    if (!slotAsked) return;
+    slotAsked = false;
+    try {
+      await wf.getExternalWorkflowHandle(runSlotsId(spec.dagId)).signal(releaseSlotSignal, { runId: info.workflowId });
+    } catch {
+      // The gate is gone: nothing is held there.
+    }
+  };
+
   const historyLimit = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const historyFull = () => wf.workflowInfo().historyLength >= historyLimit;
 
@@ -146,6 +178,8 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
       { key: DagIdKey, value: spec.dagId },
       { key: LogicalDateKey, value: new Date(logicalDate) },
     ]);
+    // A continued execution already holds its slot (the gate knows the run by its id).
+    if (gated && parsed.ok && !input.checkpoint) await waitForSlot();
     await publish('running');
 
     // Invalid params: nothing may run (failReason says why).
@@ -183,7 +217,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
           params,
           logicalDate,
           trigger,
-          checkpoint: { tasks: run.checkpoint(), instanceAttempts: executor.instanceAttemptCounts(), startedAt, warnings: [...warnings] },
+          checkpoint: { tasks: run.checkpoint(), instanceAttempts: executor.instanceAttemptCounts(), startedAt, warnings: [...warnings], holdsSlot: slotAsked },
         });
       }
     }
@@ -201,6 +235,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
   return finish();
 
   async function finish(): Promise<DagRunResult> {
+    await releaseSlot();
     if (failReason === undefined && run.failedTasks().length === 0) {
       await publish('success');
       await recordAttempts();

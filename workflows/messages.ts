@@ -81,6 +81,8 @@ export interface RunCheckpoint {
   /** When the run started, in its first execution. */
   startedAt: string;
   warnings: RunWarning[];
+  /** The run holds a slot of its DAG's maxActiveRuns gate, to give back when it ends. */
+  holdsSlot?: boolean;
 }
 
 /** One task's full state: its status plus what the run needs to carry on (mapped list, sensor deadline). */
@@ -114,6 +116,8 @@ export type ClearTarget = string | { taskId: string; downstream?: boolean };
 export type FailReason = string | { reason?: string };
 
 export const stateQuery = defineQuery<DagRunStatus>('state');
+/** From the DAG's `runSlots` gate: the run may start (maxActiveRuns). */
+export const slotGrantedSignal = defineSignal('slotGranted');
 /** Operator messages take null (or no argument, from the Temporal UI) for "all" / "no reason". */
 export const retryTaskUpdate = defineUpdate<OperatorOutcome, [target: TaskTarget | null]>('retryTask');
 export const markTaskSuccessUpdate = defineUpdate<OperatorOutcome, [target: TaskTarget]>('markTaskSuccess');

@@ -6,8 +6,8 @@
  * maxActiveTasks for queued ones, the run's own retry timers (each attempt is one activity with
  * Temporal's retries off; the backoff is a durable timer in the run) and sensor pokes.
  *
- * What the interpreter does not have is not claimed: there are no pools, and maxActiveRuns does
- * not yet hold runs back (issue 11).
+ * What the interpreter does not have is not claimed: there are no pools yet (issue 11). A queued
+ * run names the runs holding its DAG's maxActiveRuns slots when the caller passes the gate's answer.
  */
 import type { TaskStatus } from '../../workflows/messages';
 import type { DagRunState, DagSpec, RetrySpec, SensorSpec, TaskSpec, TaskState, TriggerRule } from '../../workflows/spec';
@@ -19,6 +19,9 @@ export type AttemptInfo = Pick<AttemptRow, 'taskId' | 'attempt' | 'state' | 'sta
 
 export interface WhyInput {
   spec: DagSpec;
+  runId?: string;
+  /** The DAG's maxActiveRuns gate as it answers now (workflows/run-slots.ts), for a queued run. */
+  slots?: { maxActiveRuns: number; holders: string[]; waiting: string[] };
   run: { state: DagRunState; operatorDeadline?: string; tasks: TaskStatus[] };
   /** The run's attempt rows (`listAttempts`); rows of earlier executions are told apart by their start times. */
   attempts: AttemptInfo[];
@@ -88,6 +91,15 @@ type Reason = { reason: string; until?: string } | undefined;
 
 function runReason(ctx: Context): { run?: string } {
   const { run, spec, now } = ctx;
+  if (run.state === 'queued' && ctx.slots) {
+    const { maxActiveRuns, holders, waiting } = ctx.slots;
+    const place = ctx.runId === undefined ? -1 : waiting.indexOf(ctx.runId);
+    if (place >= 0) {
+      return {
+        run: `waiting for one of the DAG's ${maxActiveRuns} run slot${maxActiveRuns === 1 ? '' : 's'} (maxActiveRuns), held by ${list(holders) || 'runs just ending'}; number ${place + 1} in line (oldest logical date first).`,
+      };
+    }
+  }
   if (run.state === 'queued') {
     return {
       run: `the run has not started a task yet: it waits for a worker polling task queue \`${spec.taskQueue}\` to pick it up. If it stays queued, is a worker polling \`${spec.taskQueue}\`?`,

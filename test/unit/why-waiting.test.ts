@@ -97,6 +97,19 @@ describe('pending tasks', () => {
 });
 
 describe('the run as a whole', () => {
+  it('a queued run in its DAG\'s maxActiveRuns line names the holders and its place', () => {
+    const s = spec([task('a')], { taskQueue: 'etl', maxActiveRuns: 2 });
+    const result = whyNotRunning({
+      spec: s,
+      runId: 'unit-3',
+      slots: { maxActiveRuns: 2, holders: ['unit-1', 'unit-2'], waiting: ['unit-0', 'unit-3'] },
+      run: { state: 'queued', tasks: [] },
+      attempts: [],
+      now: NOW,
+    });
+    assert.equal(result.run, "waiting for one of the DAG's 2 run slots (maxActiveRuns), held by unit-1 and unit-2; number 2 in line (oldest logical date first).");
+  });
+
   it('a queued run waits for a worker on its task queue, and its tasks for the run', () => {
     const s = spec([task('a'), task('b', ['a'])], { taskQueue: 'etl' });
     const result = why(s, [], { state: 'queued' });
@@ -104,7 +117,7 @@ describe('the run as a whole', () => {
       result.run,
       'the run has not started a task yet: it waits for a worker polling task queue `etl` to pick it up. If it stays queued, is a worker polling `etl`?',
     );
-    assert.doesNotMatch(result.run ?? '', /maxActiveRuns/, 'maxActiveRuns does not hold runs back yet (issue 11)');
+    assert.doesNotMatch(result.run ?? '', /maxActiveRuns/, 'without the gate\'s answer, no claim about its slots');
     assert.deepEqual(result.tasks, [
       { taskId: 'a', state: 'pending', reason: 'has no upstream task: it starts once the run starts' },
       { taskId: 'b', state: 'pending', reason: 'waits for a (pending): trigger rule all_success runs it when every upstream task succeeded' },

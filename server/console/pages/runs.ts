@@ -17,7 +17,8 @@ import { checkIdParams } from '../params';
 import { auditForRun, lineageForRun } from '../queries/data';
 import { auditTable, lineageFigure } from './data';
 import { dagGraphSvg, ganttSvg } from '../svg';
-import { whyNotRunning } from '../why-waiting';
+import { runSlotsId, slotsQuery } from '../../../workflows/run-slots';
+import { whyNotRunning, type WhyInput } from '../why-waiting';
 
 const OPEN_STATES = new Set<string>(['queued', 'running', 'awaiting_operator']);
 const FINISHED_TASK = new Set(['success', 'failed', 'skipped', 'upstream_failed']);
@@ -57,12 +58,12 @@ export function runPages(ctx: ConsoleContext): Router {
     const run = await runView(ctx.temporal, ctx.db, req.params.runId);
     const spec = ctx.dags().find((s) => s.dagId === run.dagId);
     const open = run.temporalStatus === 'RUNNING';
-    const [audit, lineage] = await Promise.all([auditForRun(ctx.db, run.runId), lineageForRun(ctx.db, run.runId)]);
+    const [audit, lineage, slots] = await Promise.all([auditForRun(ctx.db, run.runId), lineageForRun(ctx.db, run.runId), open && run.state === 'queued' ? gateOf(ctx, run.dagId) : undefined]);
     sendLive(req, res, {
       title: run.runId,
       section: 'runs',
       crumbs: [['DAGs', '/'], [run.dagId, `/dags/${encodeURIComponent(run.dagId)}/grid`], [run.logicalDate ? fmtTime(run.logicalDate) : run.runId]],
-      live: runBody(ctx, run, spec, open) + dataSections(audit, lineage),
+      live: runBody(ctx, run, spec, open, slots) + dataSections(audit, lineage),
       open,
     });
   });
@@ -70,7 +71,7 @@ export function runPages(ctx: ConsoleContext): Router {
   return router;
 }
 
-function runBody(ctx: ConsoleContext, run: RunView, spec: DagSpec | undefined, open: boolean): string {
+function runBody(ctx: ConsoleContext, run: RunView, spec: DagSpec | undefined, open: boolean, slots: WhyInput['slots']): string {
   const id = encodeURIComponent(run.runId);
   const own = run.attempts.filter((a) => a.execution.temporalRunId === run.execution);
   const facts: Array<[string, string]> = [
@@ -108,15 +109,25 @@ function runBody(ctx: ConsoleContext, run: RunView, spec: DagSpec | undefined, o
   ].join('');
   return `<div class="facts">${facts.map(([k, v]) => `<div><span>${k}</span>${v}</div>`).join('')}</div>
 <div class="actions">${actions.join(' ')}</div>${notes}
-${open ? whySection(run, spec, own) : ''}
+${open ? whySection(run, spec, own, slots) : ''}
 <h2>Graph</h2><figure id="graph" class="wide">${graph(run, spec)}</figure>
 <h2>Timeline</h2><figure id="gantt" class="wide">${gantt(run, spec, own)}<figcaption class="muted">Bars are attempts; hatched, the time a task waited after its upstream tasks finished.</figcaption></figure>
 <h2>Tasks</h2>${taskTable(run, spec, open)}`;
 }
 
-function whySection(run: RunView, spec: DagSpec | undefined, own: AttemptRow[]): string {
+/** Who holds the DAG's maxActiveRuns slots and who waits, from its gate; nothing when it cannot say. */
+async function gateOf(ctx: ConsoleContext, dagId: string): Promise<WhyInput['slots']> {
+  try {
+    const gate = await ctx.temporal.workflow.getHandle(runSlotsId(dagId)).query(slotsQuery);
+    return { maxActiveRuns: gate.maxActiveRuns, holders: gate.holders.map((h) => h.runId), waiting: gate.waiting.map((w) => w.runId) };
+  } catch {
+    return undefined;
+  }
+}
+
+function whySection(run: RunView, spec: DagSpec | undefined, own: AttemptRow[], slots: WhyInput['slots']): string {
   if (!spec) return '';
-  const why = whyNotRunning({ spec, run: { state: run.state, operatorDeadline: run.operatorDeadline, tasks: run.tasks }, attempts: own, now: new Date() });
+  const why = whyNotRunning({ spec, runId: run.runId, slots, run: { state: run.state, operatorDeadline: run.operatorDeadline, tasks: run.tasks }, attempts: own, now: new Date() });
   if (!why.run && why.tasks.length === 0) return '';
   const items = why.tasks.map((t) => `<li data-task="${esc(t.taskId)}"><b>${esc(t.taskId)}</b> ${stateBadge(t.state)}: ${esc(t.reason)}</li>`).join('');
   return `<section id="why" class="card why"><h2>Why is this not running?</h2>${why.run ? `<p>${esc(why.run)}</p>` : ''}${items ? `<ul>${items}</ul>` : ''}</section>`;
