@@ -12,7 +12,7 @@ export function createRunSlotActivities() {
     async requestRunSlot(args: SlotRequest & { dagId: string; taskQueue: string }): Promise<void> {
       const { dagId, taskQueue, ...request } = args;
       await Context.current().client.workflow.signalWithStart('runSlots', {
-        workflowId: runSlotsId(dagId),
+        workflowId: runSlotsId(dagId, taskQueue),
         taskQueue,
         args: [{ dagId, maxActiveRuns: request.maxActiveRuns, holders: [], waiting: [] }],
         signal: requestSlotSignal,

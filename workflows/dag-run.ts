@@ -164,7 +164,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
     if (!slotAsked) return;
     slotAsked = false;
     try {
-      await wf.getExternalWorkflowHandle(runSlotsId(spec.dagId)).signal(releaseSlotSignal, { runId: info.workflowId });
+      await wf.getExternalWorkflowHandle(runSlotsId(spec.dagId, spec.taskQueue)).signal(releaseSlotSignal, { runId: info.workflowId });
     } catch {
       // The gate is gone: nothing is held there.
     }

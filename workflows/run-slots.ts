@@ -1,5 +1,5 @@
 /**
- * `runSlots`: one per DAG (workflow id `sluice-run-slots-<dagId>`), the gate that holds each
+ * `runSlots`: one per DAG (workflow id `sluice-run-slots-<taskQueue>-<dagId>`), the gate that holds each
  * DAG to its `maxActiveRuns` across scheduled, manual and backfill runs. Runs ask for a slot
  * (through an activity's signal-with-start, so the gate exists whenever a run needs it), wait in
  * `queued`, and are let in oldest logical date first as slots free up; a run gives its slot
@@ -30,8 +30,13 @@ export const requestSlotSignal = wf.defineSignal<[SlotRequest]>('requestSlot');
 export const releaseSlotSignal = wf.defineSignal<[{ runId: string }]>('releaseSlot');
 export const slotsQuery = wf.defineQuery<RunSlotsState>('slots');
 
-export function runSlotsId(dagId: string): string {
-  return `sluice-run-slots-${dagId}`;
+/**
+ * One gate per DAG and task queue, running on that queue: the DAG's workers are the ones sure to
+ * serve it (a gate on a queue nobody polls would hold its runs in `queued` for good). Moving a
+ * DAG to another queue starts a new gate; runs of the old queue finish under the old one.
+ */
+export function runSlotsId(dagId: string, taskQueue: string): string {
+  return `sluice-run-slots-${taskQueue}-${dagId}`;
 }
 
 /** How often holders are checked for runs that ended without giving their slot back. */

@@ -36,7 +36,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const id of [...started, runSlotsId('mar_two'), runSlotsId('mar_one')]) await worker.client.workflow.getHandle(id).terminate('end of test').catch(() => undefined);
+  for (const id of [...started, runSlotsId('mar_two', TQ), runSlotsId('mar_one', TQ)]) await worker.client.workflow.getHandle(id).terminate('end of test').catch(() => undefined);
   await worker?.stop();
 });
 
@@ -53,7 +53,7 @@ test('ten runs of a DAG with maxActiveRuns 2: never more than two at once, the r
   // The two newest dates ask first and take the slots; the eight others queue in any order.
   const runs: StartedRun[] = [];
   for (const i of [9, 8]) runs.push(await startDagRun(worker.client, twoAtOnce, { logicalDate: day(i), params: {}, trigger: 'manual' }));
-  const slots = worker.client.workflow.getHandle(runSlotsId('mar_two'));
+  const slots = worker.client.workflow.getHandle(runSlotsId('mar_two', TQ));
   await eventually('the two first runs to hold the slots', async () => ((await slots.query(slotsQuery)).holders.length === 2 ? true : undefined));
   for (const i of [3, 0, 6, 1, 7, 2, 5, 4]) runs.push(await startDagRun(worker.client, twoAtOnce, { logicalDate: day(i), params: {}, trigger: 'manual' }));
   started.push(...runs.map((r) => r.runId));

@@ -50,6 +50,8 @@ export function dagsApi(ctx: ConsoleContext): Router {
     if (!['success', 'failed'].includes(row.state)) throw new HttpError(409, `run ${req.params.runId} is ${String(row.state)}; only a finished run can be re-run`);
     const spec = findDag(ctx, row.dag_id);
     const run = await startDagRun(ctx.temporal, spec, { logicalDate: new Date(row.logical_date), params: row.params, trigger: 'manual', rerun: true });
+    // Recorded as finished, but its workflow is still closing (its callback, its last records).
+    if (!run.started) throw new HttpError(409, `run ${req.params.runId} is still finishing; re-run it in a moment`);
     res.status(202).json({ runId: run.runId, started: run.started, message: `started a fresh run of ${run.runId}`, location: `/runs/${encodeURIComponent(run.runId)}` });
   });
 

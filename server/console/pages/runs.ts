@@ -58,7 +58,7 @@ export function runPages(ctx: ConsoleContext): Router {
     const run = await runView(ctx.temporal, ctx.db, req.params.runId);
     const spec = ctx.dags().find((s) => s.dagId === run.dagId);
     const open = run.temporalStatus === 'RUNNING';
-    const [audit, lineage, slots] = await Promise.all([auditForRun(ctx.db, run.runId), lineageForRun(ctx.db, run.runId), open && run.state === 'queued' ? gateOf(ctx, run.dagId) : undefined]);
+    const [audit, lineage, slots] = await Promise.all([auditForRun(ctx.db, run.runId), lineageForRun(ctx.db, run.runId), open && run.state === 'queued' && spec ? gateOf(ctx, spec) : undefined]);
     sendLive(req, res, {
       title: run.runId,
       section: 'runs',
@@ -116,9 +116,9 @@ ${open ? whySection(run, spec, own, slots) : ''}
 }
 
 /** Who holds the DAG's maxActiveRuns slots and who waits, from its gate; nothing when it cannot say. */
-async function gateOf(ctx: ConsoleContext, dagId: string): Promise<WhyInput['slots']> {
+async function gateOf(ctx: ConsoleContext, spec: DagSpec): Promise<WhyInput['slots']> {
   try {
-    const gate = await ctx.temporal.workflow.getHandle(runSlotsId(dagId)).query(slotsQuery);
+    const gate = await ctx.temporal.workflow.getHandle(runSlotsId(spec.dagId, spec.taskQueue)).query(slotsQuery);
     return { maxActiveRuns: gate.maxActiveRuns, holders: gate.holders.map((h) => h.runId), waiting: gate.waiting.map((w) => w.runId) };
   } catch {
     return undefined;
