@@ -247,6 +247,8 @@ describe('console: DAGs, grid, trigger, runs and backfills', () => {
       assert.equal(res.status, 404, path);
       assert.match(res.json().error as string, /nope/);
     }
+    const oddFilter = await request(`/backfills?dagId=${encodeURIComponent("x' OR 1=1")}`);
+    assert.equal(oddFilter.status, 404, oddFilter.text);
     const trigger = await request('/api/dags/nope/trigger', { method: 'POST', body: {} });
     assert.equal(trigger.status, 404);
     const page = await request('/dags/nope/grid', { headers: { accept: 'text/html' } });

@@ -10,6 +10,7 @@ import { backfillRequest, previewBackfill } from '../api/schedules-api';
 import type { ConsoleContext } from '../app';
 import { emptyState, fmtTime, postButton, selectInput, stateBadge } from '../html/components';
 import { esc, page, sendLive } from '../html/layout';
+import { HttpError } from '../errors';
 import { checkIdParams, idText } from '../params';
 
 /** What each planned action means for the date, in words. */
@@ -29,6 +30,8 @@ export function backfillPages(ctx: ConsoleContext): Router {
 
   router.get('/backfills', async (req, res) => {
     const dagId = req.query.dagId === undefined || req.query.dagId === '' ? undefined : idText.parse(req.query.dagId);
+    // The listing filters Temporal's visibility by DAG id: only a DAG that exists gets that far.
+    if (dagId !== undefined && !ctx.dags().some((s) => s.dagId === dagId)) throw new HttpError(404, `unknown DAG '${dagId}'`);
     const list = await listBackfills(ctx.temporal, { dagId, limit: 50 });
     const rows = list.map(
       (b) => `<tr data-backfill="${esc(b.backfillId)}"><td data-label="backfill"><a href="/backfills/${encodeURIComponent(b.backfillId)}">${esc(b.backfillId)}</a></td>
