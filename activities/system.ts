@@ -67,6 +67,8 @@ export interface ResolveRunInput {
   paramsSchema?: unknown;
   /** A cleared closed run starting again on purpose: not a duplicate of itself. */
   resumed?: boolean;
+  /** Given by the run's starter (an asset trigger passes its upstream run's): used as is. */
+  dataInterval?: { start: string; end: string };
 }
 
 export interface ResolvedRun {
@@ -184,7 +186,8 @@ export function createSystemActivities(deps: { db: Knex; outputs: OutputStore })
     /**
      * Everything a run must know before its first task: its data interval, which is
      * (previous fire time, logical date] of the DAG's cron for scheduled, manual and backfill runs
-     * alike (unscheduled DAGs get an empty interval at the logical date), and, for a scheduled
+     * alike (unscheduled DAGs get an empty interval at the logical date; a run started with a
+     * `dataInterval`, as asset triggers do, keeps that one), and, for a scheduled
      * run, whether this logical date already ran successfully. Temporal Schedules start their
      * runs with "allow duplicate", so without that check a scheduled fire after a successful
      * manual or backfill run of the same date would run it twice.
@@ -195,7 +198,13 @@ export function createSystemActivities(deps: { db: Knex; outputs: OutputStore })
       const previous = schedule ? previousFireTime(schedule.cron, schedule.timezone, new Date(end)) : undefined;
       const next = schedule ? nextFireTime(schedule.cron, schedule.timezone, new Date(end)) : undefined;
       // Every kind of start comes through here, so this is where params get their defaults.
-      const interval = { start: previous?.toISOString() ?? end, end, next: next?.toISOString() ?? null, params: parseParams(args.paramsSchema, args.params) };
+      const given = args.dataInterval;
+      const interval = {
+        start: given ? new Date(given.start).toISOString() : (previous?.toISOString() ?? end),
+        end: given ? new Date(given.end).toISOString() : end,
+        next: next?.toISOString() ?? null,
+        params: parseParams(args.paramsSchema, args.params),
+      };
       if (args.trigger !== 'scheduled' || args.resumed) return { ...interval, alreadySucceeded: null };
       const done = await deps.db
         .withSchema('sluice')

@@ -10,9 +10,15 @@ import { createOutputStore } from '../activities/runtime/outputs';
 import { taskActivity, type TaskActivity } from '../activities/runtime/task-activity';
 import type { AnyTaskDef } from '../dags/sdk/task-def';
 import type { Resources } from '../activities/resources';
+import { createAssetActivities } from '../activities/assets';
 import { createBackfillActivities } from '../activities/backfill';
+import { createDeadlineActivities } from '../activities/deadline';
+import { createDependsOnPastActivities } from '../activities/depends-on-past';
+import { createMapOutputActivities } from '../activities/map-outputs';
+import { createPoolActivities } from '../activities/pools';
 import { createRunSlotActivities } from '../activities/run-slots';
 import { createSystemActivities } from '../activities/system';
+import type { DagSpec } from '../workflows/spec';
 import { attemptJournal } from './resources';
 
 export interface WorkerOptions {
@@ -21,6 +27,8 @@ export interface WorkerOptions {
   taskQueue: string;
   resources: Resources;
   tasks: readonly AnyTaskDef[];
+  /** The DAG specs this worker knows: the DAGs scheduled on assets among them are started when their assets are updated. */
+  dags?: readonly DagSpec[];
   logger: Logger;
   /** A pre-built bundle (tests share one); without it the worker bundles `workflows/`. */
   workflowBundle?: WorkflowBundleOption;
@@ -28,6 +36,8 @@ export interface WorkerOptions {
   maxConcurrentActivities?: number;
   /** How long running tasks may go on after `shutdown()` before they are asked to cancel (default 0). */
   shutdownGraceTime?: Duration;
+  /** How often the maxActiveRuns and pool gates this worker starts check their holders (config `worker.gateCheckIntervalMs`). */
+  gateCheckIntervalMs?: number;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
@@ -37,7 +47,12 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const activities: Record<string, TaskActivity | ((...args: never[]) => unknown)> = {
     ...createSystemActivities({ db: resources.warehouse, outputs }),
     ...createBackfillActivities({ db: resources.warehouse }),
-    ...createRunSlotActivities(),
+    ...createRunSlotActivities({ gateCheckIntervalMs: options.gateCheckIntervalMs }),
+    ...createDependsOnPastActivities({ db: resources.warehouse }),
+    ...createDeadlineActivities(),
+    ...createPoolActivities({ db: resources.warehouse, gateCheckIntervalMs: options.gateCheckIntervalMs }),
+    ...createAssetActivities({ db: resources.warehouse, dags: options.dags ?? [] }),
+    ...createMapOutputActivities({ outputs }),
   };
   for (const task of options.tasks) {
     if (task.name in activities) throw new Error(`two activities are named '${task.name}'; task names must be unique`);

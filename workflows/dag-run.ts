@@ -12,6 +12,7 @@ import { slotGrantedSignal, stateQuery, type DagRunInput, type DagRunResult, typ
 import { releaseSlotSignal, runSlotsId } from './run-slots';
 import { DagIdKey, DagRunStateKey, FailedTasksKey, LogicalDateKey, ScheduledStartTimeKey } from './search-attributes';
 import type { DagRunState } from './spec';
+import { watchDeadline } from './interpreter/deadline';
 import { runMacros } from './interpreter/macros';
 import { handleOperatorMessages } from './interpreter/operator';
 import { RunState } from './interpreter/run-state';
@@ -47,6 +48,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
     params: input.params,
     paramsSchema: spec.paramsSchema,
     resumed: input.resume !== undefined || input.checkpoint !== undefined,
+    ...(input.dataInterval ? { dataInterval: input.dataInterval } : {}),
   });
   if (interval.alreadySucceeded) {
     // A scheduled fire for a date that already ran (manually or in a backfill): not a new run.
@@ -144,6 +146,18 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
   };
 
   /**
+   * Puts the assets the run's succeeded tasks wrote (their `outlets`) on record for its logical
+   * date, which starts the DAGs scheduled on them. Specs without outlets (every run recorded
+   * before assets existed) issue no command.
+   */
+  const recordAssets = async (): Promise<void> => {
+    const states = new Map(run.snapshot().map((t) => [t.id, t.state]));
+    const outlets = spec.tasks.filter((t) => (t.outlets?.length ?? 0) > 0 && states.get(t.id) === 'success').map((t) => ({ taskId: t.id, assets: t.outlets ?? [] }));
+    if (outlets.length === 0) return;
+    await system.recordAssetEvents({ dagId: spec.dagId, runId: info.workflowId, logicalDate, dataIntervalStart: interval.start, dataIntervalEnd: interval.end, outlets });
+  };
+
+  /**
    * Waits in `queued` until the DAG's gate lets the run in (maxActiveRuns, oldest logical date
    * first). An operator's "fail run" ends the wait.
    */
@@ -172,6 +186,17 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
 
   const historyLimit = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const historyFull = () => wf.workflowInfo().historyLength >= historyLimit;
+
+  // The DAG's deadline (interpreter/deadline.ts): its onDeadlineMiss runs beside the run, once.
+  const deadline = await watchDeadline({
+    spec,
+    logicalDate,
+    trigger,
+    missedBefore: input.checkpoint?.deadlineMissed ?? false,
+    resumed: input.resume !== undefined,
+    warnings,
+    onMiss: (at) => executor.runCallback(spec.onDeadlineMiss, { state: 'deadline_missed', deadline: at, failedTasks: run.failedTasks() }),
+  });
 
   try {
     wf.upsertSearchAttributes([
@@ -210,6 +235,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
         // execution, with everything this one did. Attempts in flight finish first.
         await executor.park();
         await recordAttempts();
+        await deadline.end();
         await wf.condition(wf.allHandlersFinished);
         const { resume: _applied, ...rest } = input;
         return await wf.continueAsNew<typeof dagRun>({
@@ -217,7 +243,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
           params,
           logicalDate,
           trigger,
-          checkpoint: { tasks: run.checkpoint(), instanceAttempts: executor.instanceAttemptCounts(), startedAt, warnings: [...warnings], holdsSlot: slotAsked },
+          checkpoint: { tasks: run.checkpoint(), instanceAttempts: executor.instanceAttemptCounts(), startedAt, warnings: [...warnings], holdsSlot: slotAsked, ...(deadline.missed ? { deadlineMissed: true } : {}) },
         });
       }
     }
@@ -235,17 +261,21 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
   return finish();
 
   async function finish(): Promise<DagRunResult> {
+    deadline.stop();
     await releaseSlot();
     if (failReason === undefined && run.failedTasks().length === 0) {
       await publish('success');
       await recordAttempts();
+      await recordAssets();
       await executor.runCallback(spec.onSuccess, { state: 'success', failedTasks: [] });
+      await deadline.end(); // waits for an onDeadlineMiss still under way
       return { state: 'success', tasks: Object.fromEntries(run.snapshot().map((t) => [t.id, t.state])) };
     }
     const failedTasks = run.failedTasks();
     await publish('failed');
     await recordAttempts();
     await executor.runCallback(spec.onFailure, { state: 'failed', failedTasks, reason: failReason });
+    await deadline.end();
     throw wf.ApplicationFailure.nonRetryable(
       `DAG run ${info.workflowId} failed: ${failReason ?? 'tasks failed'} (failed tasks: ${failedTasks.join(', ') || 'none'})`,
       'DagRunFailed',

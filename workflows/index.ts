@@ -2,3 +2,5 @@
 export { dagRun } from './dag-run';
 export { backfill } from './backfill';
 export { runSlots } from './run-slots';
+export { poolGate } from './pools';
+export { mapBatch } from './map-batch';

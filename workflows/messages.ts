@@ -21,8 +21,39 @@ export interface TaskStatus {
   error?: string;
   /** Inline JSON output or an `{ $offloaded }` reference to S3. */
   output?: unknown;
-  /** For mapped tasks: the state of every mapped instance. */
+  /** For mapped tasks of up to 1,000 instances: the state of every instance. */
   mapped?: TaskState[];
+  /** For mapped tasks: instances by state and the first failed indexes. */
+  mapSummary?: MapSummary;
+  /** A queued `dependsOnPast` task: the previous run it waits for, and which of its tasks. */
+  waitingForPast?: PastRunWait;
+  /** While the task (or, for a mapped task, one of its instances) waits in `queued` for its pool's slots. */
+  waitingFor?: PoolWait;
+}
+
+export interface PoolWait {
+  pool: string;
+  /** Slots asked (the task's poolSlots). */
+  slots: number;
+  since: string;
+  /** The attempt that waits: with the run id it names the ask in the pool's queue (`poolHolderKey`). */
+  attempt: number;
+}
+
+export interface PastRunWait {
+  runId: string;
+  logicalDate: string;
+  /** The tasks of that run that must succeed (or be skipped) first. */
+  tasks: string[];
+  /** Why it waits, in words: that run is still running, or a task of it has not finished. */
+  why: string;
+}
+
+export interface MapSummary {
+  total: number;
+  counts: Partial<Record<TaskState, number>>;
+  /** The first 100 failed indexes, ascending. */
+  failedIndexes: number[];
 }
 
 /** Something the run could not do, recorded where operators look (an ignored Signal, say). */
@@ -49,8 +80,11 @@ export interface DagRunStatus {
   tasks: TaskStatus[];
 }
 
-/** How a run was started; `test` is `sluice dags test` and the `runDag` test helper. */
-export type RunTrigger = 'manual' | 'scheduled' | 'backfill' | 'test';
+/**
+ * How a run was started; `test` is `sluice dags test` and the `runDag` test helper; `asset` is a
+ * DAG scheduled on assets, started when the last of them was updated for its logical date.
+ */
+export type RunTrigger = 'manual' | 'scheduled' | 'backfill' | 'test' | 'asset';
 
 export interface DagRunInput {
   spec: DagSpec;
@@ -59,6 +93,8 @@ export interface DagRunInput {
   /** Raw params; the run parses them against `spec.paramsSchema`, applying defaults. */
   params?: Record<string, unknown>;
   trigger?: RunTrigger;
+  /** The data interval to use instead of the schedule's: an asset-triggered run takes its upstream run's. */
+  dataInterval?: { start: string; end: string };
   /**
    * Set when an operator cleared tasks of a closed run: a new execution under the same run id
    * that keeps what the earlier one recorded for every task but the cleared ones.
@@ -83,6 +119,8 @@ export interface RunCheckpoint {
   warnings: RunWarning[];
   /** The run holds a slot of its DAG's maxActiveRuns gate, to give back when it ends. */
   holdsSlot?: boolean;
+  /** The run's onDeadlineMiss already fired: it never fires twice. */
+  deadlineMissed?: boolean;
 }
 
 /** One task's full state: its status plus what the run needs to carry on (mapped list, sensor deadline). */
@@ -91,6 +129,8 @@ export interface TaskCheckpoint extends TaskStatus {
   mapOutputs?: unknown[];
   /** When a sensor gives up (epoch ms), fixed at its first poke. */
   sensorDeadline?: number;
+  /** A mapped task run in child workflows: the S3 keys of each batch's outputs. */
+  mapParts?: string[][];
 }
 
 export interface DagRunResult {
@@ -118,6 +158,8 @@ export type FailReason = string | { reason?: string };
 export const stateQuery = defineQuery<DagRunStatus>('state');
 /** From the DAG's `runSlots` gate: the run may start (maxActiveRuns). */
 export const slotGrantedSignal = defineSignal('slotGranted');
+/** From a pool's gate (workflows/pools.ts): the attempt `key` may start, or, with `error`, never will. */
+export const poolSlotGrantedSignal = defineSignal<[{ pool: string; key: string; error?: string }]>('poolSlotGranted');
 /** Operator messages take null (or no argument, from the Temporal UI) for "all" / "no reason". */
 export const retryTaskUpdate = defineUpdate<OperatorOutcome, [target: TaskTarget | null]>('retryTask');
 export const markTaskSuccessUpdate = defineUpdate<OperatorOutcome, [target: TaskTarget]>('markTaskSuccess');

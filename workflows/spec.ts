@@ -119,7 +119,32 @@ export interface TaskSpec {
    * task directly after a branch runs only when the branch returns one of its labels.
    */
   when?: Record<string, string[]>;
+  /**
+   * A named slot pool shared by every DAG and run (workflows/pools.ts): each attempt waits in
+   * `queued` until the pool lets it in, and gives its slots back when it ends.
+   */
+  pool?: string;
+  /** Slots of `pool` one attempt holds; default 1. */
+  poolSlots?: number;
+  /** Order among the pool's waiters: higher first, then earlier asks; default 1. */
+  priorityWeight?: number;
+  /** Assets (warehouse tables, lake prefixes) the task writes: updated for the run's logical date when the run succeeds. */
+  outlets?: string[];
+  /**
+   * Airflow's depends_on_past: the task runs only once it succeeded (or was skipped) in the DAG's
+   * previous run (the latest earlier logical date); the first run is exempt.
+   */
+  dependsOnPast?: boolean;
+  /** Also needs the previous run's direct downstream tasks of this task done (implies dependsOnPast). */
+  waitForDownstream?: boolean;
 }
+
+/** Pool names: what `sluice pools set` accepts and a task's `pool` may name. */
+export const POOL_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+/** Most slots a pool may have (and a task may ask for). */
+export const MAX_POOL_SLOTS = 10_000;
+/** The pool that exists without being created, as Airflow's; `sluice pools set default_pool N` resizes it. */
+export const DEFAULT_POOL = { name: 'default_pool', slots: 128 } as const;
 
 export interface CallbackSpec {
   activity: string;
@@ -133,6 +158,8 @@ export interface DagSpec {
   description?: string;
   tags: string[];
   schedule: { cron: string; timezone: string } | null;
+  /** Scheduled on assets instead of a cron (`schedule` is then null): runs once all were updated for a logical date. */
+  assetSchedule?: string[];
   catchup: boolean;
   maxActiveRuns: number;
   /** Most tasks of one run running at once. */
@@ -145,6 +172,13 @@ export interface DagSpec {
   tasks: TaskSpec[];
   onFailure?: CallbackSpec;
   onSuccess?: CallbackSpec;
+  /**
+   * When a run should be done by: `atTime` 'HH:MM' in the schedule's time zone (UTC without one),
+   * the first such time after the logical date; or `afterMs` after the logical date.
+   */
+  deadline?: { atTime?: string; afterMs?: number };
+  /** Runs once, beside the run, when the run is still going at its deadline. */
+  onDeadlineMiss?: CallbackSpec;
 }
 
 /**

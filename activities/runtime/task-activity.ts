@@ -53,6 +53,7 @@ export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActiv
         conn: resources.connections,
         vars: resources.variables,
         heartbeat: (details?: unknown) => activity.heartbeat(details),
+        signal: activity.cancellationSignal,
       };
       const result = await runTask(task, hydrated, ctx, outcome);
       const stored = await deps.outputs.store(wire, result);

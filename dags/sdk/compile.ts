@@ -4,6 +4,7 @@ import { BuildSession, makeBuilder, type TaskNode } from './builder';
 import { DAG_OPTION_KEYS, isDagDefinition, type Callback, type DagDefinition } from './dag';
 import { DagBuildError, dagError, type DagError, type DagErrorCode } from './errors';
 import { specVersion } from './hash';
+import type { Duration } from './durations';
 import { DEFAULTS, checkKeys, durationMs } from './options';
 import { checkParamsSchema, paramsJsonSchema, requiredParams } from './params';
 import { isRefNode, placeholder, toTemplate, type RefNode } from './refs';
@@ -69,7 +70,7 @@ export function compileDag(definition: DagDefinition, options: CompileOptions = 
   }
   for (const p of session.problems) report(p.code, p.detail, p.task);
 
-  const callbacks: Array<['onFailure' | 'onSuccess', CallbackSpec | undefined]> = (['onFailure', 'onSuccess'] as const).map((name) => [
+  const callbacks: Array<['onFailure' | 'onSuccess' | 'onDeadlineMiss', CallbackSpec | undefined]> = (['onFailure', 'onSuccess', 'onDeadlineMiss'] as const).map((name) => [
     name,
     compileCallback(opts[name], name, (d, code = 'invalid_input') => report(code, d)),
   ]);
@@ -79,6 +80,7 @@ export function compileDag(definition: DagDefinition, options: CompileOptions = 
     ...(opts.description !== undefined ? { description: opts.description } : {}),
     tags: opts.tags ?? [],
     schedule: compileSchedule(opts.schedule, opts.timezone, (d) => report('invalid_schedule', d)),
+    ...compileAssetSchedule(opts, (d) => report('invalid_schedule', d)),
     catchup: opts.catchup ?? DEFAULTS.catchup,
     maxActiveRuns: opts.maxActiveRuns ?? DEFAULTS.maxActiveRuns,
     maxActiveTasks: opts.maxActiveTasks ?? DEFAULTS.maxActiveTasks,
@@ -87,6 +89,7 @@ export function compileDag(definition: DagDefinition, options: CompileOptions = 
     ...(paramsSchema !== undefined ? { paramsSchema } : {}),
     tasks: session.nodes.map(toTaskSpec),
     ...Object.fromEntries(callbacks.filter(([, spec]) => spec !== undefined)),
+    ...compileDeadline(opts.deadline, (d, code) => report(code, d)),
   };
   const spec: DagSpec = { ...body, version: specVersion(body) };
 
@@ -116,16 +119,55 @@ function toTaskSpec(node: TaskNode): TaskSpec {
     ...(node.sensor ? { sensor: node.sensor } : {}),
     ...(node.map ? { map: node.map } : {}),
     ...(node.when.size > 0 ? { when: Object.fromEntries([...node.when].map(([branch, labels]) => [branch, [...labels]])) } : {}),
+    // Pool settings only with a pool (a DAG may default priorityWeight for tasks that have none).
+    ...(s.pool !== undefined ? { pool: s.pool } : {}),
+    ...(s.pool !== undefined && s.poolSlots !== undefined ? { poolSlots: s.poolSlots } : {}),
+    ...(s.pool !== undefined && s.priorityWeight !== undefined ? { priorityWeight: s.priorityWeight } : {}),
+    ...(s.outlets !== undefined ? { outlets: Array.isArray(s.outlets) ? [...s.outlets] : s.outlets } : {}),
+    // Only when true, so the versions of DAGs that do not use them stay as they were.
+    ...(s.dependsOnPast !== undefined && s.dependsOnPast !== false ? { dependsOnPast: s.dependsOnPast } : {}),
+    ...(s.waitForDownstream !== undefined && s.waitForDownstream !== false ? { waitForDownstream: s.waitForDownstream } : {}),
   };
 }
 
 function compileSchedule(schedule: unknown, timezone: unknown, report: (d: string) => void): DagSpec['schedule'] {
-  if (schedule === undefined || schedule === null) return null;
+  if (schedule === undefined || schedule === null || isAssetSchedule(schedule)) return null;
   if (typeof schedule !== 'string') {
-    report(`schedule must be a cron string or null, got ${typeof schedule}`);
+    report(`schedule must be a cron string, { assets: [...] } or null, got ${typeof schedule}`);
     return null;
   }
   return { cron: schedule.trim(), timezone: (timezone as string | undefined) ?? DEFAULTS.timezone };
+}
+
+function isAssetSchedule(schedule: unknown): schedule is { assets: unknown } {
+  return typeof schedule === 'object' && schedule !== null && 'assets' in schedule;
+}
+
+/**
+ * `schedule: { assets }` becomes `assetSchedule` (only when set, so no other DAG's version
+ * changes); the names are checked by `validateDag`. A cron's time zone and catch-up mean nothing
+ * here: the runs take the logical dates of the runs that update the assets.
+ */
+function compileAssetSchedule(opts: DagDefinition['options'], report: (d: string) => void): Pick<DagSpec, 'assetSchedule'> {
+  if (!isAssetSchedule(opts.schedule)) return {};
+  checkKeys(opts.schedule, ['assets'], 'schedule option', report);
+  if (opts.timezone !== undefined) report('timezone applies to a cron schedule; a DAG scheduled on assets runs for the logical dates of the runs that update them');
+  if (opts.catchup !== undefined) report('catchup applies to a cron schedule; a DAG scheduled on assets runs once per logical date its assets were updated for');
+  const { assets } = opts.schedule;
+  return { assetSchedule: Array.isArray(assets) ? [...(assets as string[])] : (assets as string[]) };
+}
+
+/** `deadline: { at }` or `{ after }` becomes the spec's `deadline`, only when set; `validateDag` checks the values. */
+function compileDeadline(deadline: unknown, report: (detail: string, code: DagErrorCode) => void): Pick<DagSpec, 'deadline'> {
+  if (deadline === undefined) return {};
+  if (deadline === null || typeof deadline !== 'object') {
+    report(`deadline must be { at: 'HH:MM' } or { after: '2h' }, got ${JSON.stringify(deadline)}`, 'invalid_option');
+    return {};
+  }
+  checkKeys(deadline, ['at', 'after'], 'deadline option', (d) => report(d, 'invalid_option'));
+  const { at, after } = deadline as { at?: unknown; after?: unknown };
+  const afterMs = durationMs(after as Duration | undefined, 'deadline.after', undefined, (d) => report(d, 'invalid_duration'));
+  return { deadline: { ...(at !== undefined ? { atTime: at as string } : {}), ...(afterMs !== undefined ? { afterMs } : {}) } };
 }
 
 /** Callbacks run when the run is over: their input may use run context and params, not task outputs. */
@@ -161,7 +203,7 @@ function checkActivities(
 ): AnyTaskDef[] {
   const uses: Array<{ def: AnyTaskDef; task?: string; label: string }> = nodes.map((n) => ({ def: n.def, task: n.id, label: `task '${n.id}'` }));
   for (const [name, spec] of callbacks) {
-    const def = opts[name as 'onFailure' | 'onSuccess']?.def;
+    const def = opts[name as 'onFailure' | 'onSuccess' | 'onDeadlineMiss']?.def;
     if (spec && def) uses.push({ def, label: name });
   }
 

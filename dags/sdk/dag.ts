@@ -32,8 +32,12 @@ export function callback<I, O>(def: TaskDef<I, O, 'task'>, ...args: NoInfer<Inpu
 
 /** Options of a DAG. Task-level keys (retries, timeouts, ...) are defaults for its tasks. */
 export interface DagOptions<S extends ParamsSchema = ParamsSchema> extends TaskDefaults {
-  /** Cron expression (5 fields, or 6 with seconds; `@daily` etc. accepted). Absent or null: manual runs only. */
-  schedule?: string | null;
+  /**
+   * Cron expression (5 fields, or 6 with seconds; `@daily` etc. accepted). Absent or null: manual
+   * runs only. `{ assets: [...] }`: a run for each logical date once every one of these assets
+   * was updated for it (by tasks' `outlets`), with the data interval of the run that completed them.
+   */
+  schedule?: string | null | { assets: string[] };
   /** IANA time zone the cron is read in. Default 'UTC'. */
   timezone?: string;
   /** Run missed intervals since the last run when the schedule is (re)enabled. Default false, as Airflow. */
@@ -50,10 +54,19 @@ export interface DagOptions<S extends ParamsSchema = ParamsSchema> extends TaskD
   description?: string;
   onFailure?: Callback;
   onSuccess?: Callback;
+  /**
+   * When a run should be done: `{ at: '06:00' }`, the first 06:00 after its logical date in the
+   * DAG's time zone, or `{ after: '2h' }` after the logical date. A run still going then has
+   * missed it: a warning on the run, and `onDeadlineMiss` runs once, while the run goes on.
+   * Scheduled and manual runs only (a backfill's dates are long past).
+   */
+  deadline?: { at: string; after?: never } | { after: Duration; at?: never };
+  /** Runs once when a run misses its `deadline`; `ctx.outcome` is `{ state: 'deadline_missed', deadline, failedTasks }`. */
+  onDeadlineMiss?: Callback;
 }
 
 export const DAG_OPTION_KEYS = [
-  ...TASK_OPTION_KEYS.filter((k) => k !== 'id' && k !== 'doc'),
+  ...TASK_OPTION_KEYS.filter((k) => k !== 'id' && k !== 'doc' && k !== 'outlets'),
   'schedule',
   'timezone',
   'catchup',
@@ -65,6 +78,8 @@ export const DAG_OPTION_KEYS = [
   'description',
   'onFailure',
   'onSuccess',
+  'deadline',
+  'onDeadlineMiss',
 ] as const;
 
 /**

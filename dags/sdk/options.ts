@@ -27,6 +27,23 @@ export interface TaskDefaults {
   triggerRule?: TriggerRule;
   /** Temporal task queue of the worker that runs the task. Default: the DAG's queue. */
   taskQueue?: string;
+  /**
+   * A named slot pool shared by every DAG and run (create it with `sluice pools set <name> <slots>`;
+   * `default_pool`, 128 slots, always exists). Each attempt waits in `queued` for a slot.
+   */
+  pool?: string;
+  /** Slots of the pool one attempt holds. Default 1. */
+  poolSlots?: number;
+  /** Among the pool's waiters, higher goes first (ties: earlier ask first). Default 1. */
+  priorityWeight?: number;
+  /**
+   * Airflow's depends_on_past: the task runs only once it succeeded (or was skipped) in the DAG's
+   * previous run, the latest one with an earlier logical date. The DAG's first run is exempt.
+   * Default false.
+   */
+  dependsOnPast?: boolean;
+  /** Also wait for the previous run's direct downstream tasks of this task to succeed; implies dependsOnPast. Default false. */
+  waitForDownstream?: boolean;
 }
 
 /** Options at a `task()`, `map()` or `branch()` call. */
@@ -35,6 +52,12 @@ export interface TaskOptions extends TaskDefaults {
   id?: string;
   /** Documentation shown in the console. Defaults to the definition's `doc`. */
   doc?: string;
+  /**
+   * Assets the task writes: warehouse tables (`'warehouse.fact_sales'`) or lake prefixes
+   * (`'lake:silver/orders'`). When the run succeeds they count as updated for its logical date,
+   * which starts DAGs scheduled on them (`schedule: { assets: [...] }`).
+   */
+  outlets?: string[];
 }
 
 /** Options at a `sensor()` call. */
@@ -75,8 +98,13 @@ export const TASK_DEFAULT_KEYS = [
   'heartbeatTimeout',
   'triggerRule',
   'taskQueue',
+  'pool',
+  'poolSlots',
+  'priorityWeight',
+  'dependsOnPast',
+  'waitForDownstream',
 ] as const satisfies readonly (keyof TaskDefaults)[];
-export const TASK_OPTION_KEYS = [...TASK_DEFAULT_KEYS, 'id', 'doc'] as const;
+export const TASK_OPTION_KEYS = [...TASK_DEFAULT_KEYS, 'id', 'doc', 'outlets'] as const;
 export const SENSOR_OPTION_KEYS = [...TASK_OPTION_KEYS, 'pokeInterval', 'timeout', 'softFail'] as const;
 export const DEF_OPTION_KEYS = [...TASK_DEFAULT_KEYS.filter((k) => k !== 'triggerRule'), 'doc'] as const;
 
@@ -116,6 +144,12 @@ export interface ResolvedTask {
   triggerRule: TriggerRule;
   taskQueue?: string;
   doc?: string;
+  pool?: string;
+  poolSlots?: number;
+  priorityWeight?: number;
+  outlets?: string[];
+  dependsOnPast?: boolean;
+  waitForDownstream?: boolean;
 }
 
 /**
@@ -139,5 +173,12 @@ export function resolveTask(layers: ReadonlyArray<TaskOptions | undefined>, repo
     triggerRule: pick('triggerRule') ?? DEFAULTS.triggerRule,
     taskQueue: pick('taskQueue'),
     doc: pick('doc'),
+    pool: pick('pool'),
+    poolSlots: pick('poolSlots'),
+    priorityWeight: pick('priorityWeight'),
+    dependsOnPast: pick('dependsOnPast'),
+    waitForDownstream: pick('waitForDownstream'),
+    // Per task only: what the call site (the first layer) says, never a default.
+    outlets: layers[0]?.outlets,
   };
 }

@@ -17,11 +17,16 @@ export interface TaskLogger {
   error: LogFn;
 }
 
-/** How a run ended; given to `onSuccess` / `onFailure` callbacks as `ctx.outcome`. */
+/**
+ * How a run ended, given to `onSuccess` / `onFailure` callbacks as `ctx.outcome`; for
+ * `onDeadlineMiss`, `deadline_missed` while the run goes on (failedTasks: those failed so far).
+ */
 export interface RunOutcome {
-  state: 'success' | 'failed';
+  state: 'success' | 'failed' | 'deadline_missed';
   failedTasks: string[];
   reason?: string;
+  /** For `deadline_missed`: the deadline the run missed, RFC 3339. */
+  deadline?: string;
 }
 
 /**
@@ -40,7 +45,14 @@ export interface TaskContext extends RunTaskContext {
   vars: Variables;
   /** Records liveness (and progress details) for tasks with a `heartbeatTimeout`. */
   heartbeat(details?: unknown): void;
-  /** Set only for `onSuccess` / `onFailure` callbacks: how the run ended. */
+  /**
+   * Aborted when the attempt is cancelled: an operator failed the run, or the run was terminated
+   * or cancelled (a worker learns it at its next heartbeat, within a third of the heartbeat
+   * timeout). Pass it to what accepts one (`fetch`, `setTimeout` from `node:timers/promises`,
+   * the AWS SDK's `abortSignal`) so the attempt stops instead of running on for nobody.
+   */
+  signal: AbortSignal;
+  /** Set only for `onSuccess` / `onFailure` / `onDeadlineMiss` callbacks: how the run ended (or that it is late). */
   outcome?: RunOutcome;
 }
 

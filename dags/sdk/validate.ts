@@ -3,7 +3,7 @@
  * schedule and time zone. Usable on any spec, not only ones this SDK produced.
  */
 import { validateDetailed } from 'node-cron';
-import { TRIGGER_RULES, type DagSpec, type TaskSpec } from '../../workflows/spec';
+import { MAX_POOL_SLOTS, POOL_NAME, TRIGGER_RULES, type DagSpec, type TaskSpec } from '../../workflows/spec';
 import { dagError, type DagError, type DagErrorCode } from './errors';
 
 const DAG_ID = /^[a-z0-9_]+$/;
@@ -15,6 +15,10 @@ const TASK_ID = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
  */
 export const MAX_ID_LENGTH = 200;
 const KINDS = ['task', 'branch', 'sensor', 'map'];
+/** Asset names are keys users write on both sides (outlets, schedules): short, one word each. */
+export const MAX_ASSET_LENGTH = 200;
+/** Most assets one DAG may be scheduled on. */
+export const MAX_SCHEDULE_ASSETS = 20;
 
 /** Checks a spec; every error names the file (when given), the DAG and the task concerned. */
 export function validateDag(spec: DagSpec, options: { file?: string } = {}): DagError[] {
@@ -89,6 +93,54 @@ function checkDagSettings(spec: DagSpec, report: Report): void {
   if (typeof spec.catchup !== 'boolean') report('invalid_option', `catchup must be true or false, got ${String(spec.catchup)}`);
   if (typeof spec.taskQueue !== 'string' || spec.taskQueue === '') report('invalid_option', 'taskQueue must be a non-empty string');
   if (!Array.isArray(spec.tags) || !spec.tags.every((t) => typeof t === 'string')) report('invalid_option', 'tags must be a list of strings');
+  if (spec.assetSchedule !== undefined) checkAssetSchedule(spec, report);
+  checkDeadline(spec, report);
+}
+
+/** 'HH:MM', 24-hour: a deadline's wall-clock time. */
+export const DEADLINE_TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** A deadline is optional with or without onDeadlineMiss (without one, a miss is only a warning on the run). */
+function checkDeadline(spec: DagSpec, report: Report): void {
+  const { deadline } = spec;
+  if (deadline === undefined) {
+    if (spec.onDeadlineMiss !== undefined) report('invalid_option', "onDeadlineMiss needs a deadline: add deadline: { at: 'HH:MM' } or { after: '2h' }");
+    return;
+  }
+  if ((deadline.atTime === undefined) === (deadline.afterMs === undefined)) {
+    report('invalid_option', "deadline takes exactly one of at ('HH:MM') and after (a duration)");
+  }
+  if (deadline.atTime !== undefined && (typeof deadline.atTime !== 'string' || !DEADLINE_TIME.test(deadline.atTime))) {
+    report('invalid_option', `deadline.at must be a 24-hour time 'HH:MM' in the DAG's time zone, e.g. '06:00', got ${JSON.stringify(deadline.atTime)}`);
+  }
+  if (deadline.afterMs !== undefined && (!isMs(deadline.afterMs) || deadline.afterMs === 0)) {
+    report('invalid_duration', `deadline.after must be a duration > 0, got ${String(deadline.afterMs)}`);
+  }
+}
+
+function checkAssetSchedule(spec: DagSpec, report: Report): void {
+  const assets = spec.assetSchedule;
+  if (spec.schedule !== null) report('invalid_schedule', 'a DAG is scheduled on a cron or on assets, not both');
+  if (!Array.isArray(assets) || assets.length < 1 || assets.length > MAX_SCHEDULE_ASSETS) {
+    report('invalid_schedule', `schedule.assets must list 1 to ${MAX_SCHEDULE_ASSETS} asset names, got ${Array.isArray(assets) ? `${assets.length}` : JSON.stringify(assets)}`);
+    return;
+  }
+  checkAssetNames(assets, 'schedule.assets', (d) => report('invalid_schedule', d));
+  const own = new Set(spec.tasks.flatMap((t) => (Array.isArray(t.outlets) ? t.outlets : [])));
+  const loop = assets.filter((a) => own.has(a));
+  if (loop.length > 0) report('invalid_schedule', `scheduled on ${loop.map((a) => `'${a}'`).join(', ')}, which its own tasks write: it would trigger itself`);
+}
+
+/** Non-empty, at most MAX_ASSET_LENGTH characters, no whitespace, each once. */
+function checkAssetNames(names: readonly unknown[], where: string, report: (detail: string) => void): void {
+  const seen = new Set<unknown>();
+  for (const name of names) {
+    if (typeof name !== 'string' || name === '') report(`${where}: asset names are non-empty strings, got ${JSON.stringify(name)}`);
+    else if (name.length > MAX_ASSET_LENGTH) report(`${where}: asset name '${name.slice(0, 40)}…' is ${name.length} characters long; the limit is ${MAX_ASSET_LENGTH}`);
+    else if (/\s/.test(name)) report(`${where}: asset name ${JSON.stringify(name)} contains whitespace`);
+    else if (seen.has(name)) report(`${where}: asset '${name}' is listed twice`);
+    seen.add(name);
+  }
 }
 
 function checkTask(task: TaskSpec, report: Report): void {
@@ -126,8 +178,29 @@ function checkTask(task: TaskSpec, report: Report): void {
       }
     }
   }
+  if (task.outlets !== undefined) {
+    if (!Array.isArray(task.outlets)) report('invalid_option', `outlets must be a list of asset names, got ${JSON.stringify(task.outlets)}`);
+    else checkAssetNames(task.outlets, 'outlets', (d) => report('invalid_option', d));
+  }
+  checkPool(task, report);
+  for (const key of ['dependsOnPast', 'waitForDownstream'] as const) {
+    if (task[key] !== undefined && typeof task[key] !== 'boolean') report('invalid_option', `${key} must be true or false, got ${JSON.stringify(task[key])}`);
+  }
   if (task.kind === 'map' && (!task.map || !task.upstream.includes(task.map.over.task))) {
     report('invalid_map', 'a mapped task needs map.over, naming one of its upstream tasks');
+  }
+}
+
+/** A task's pool options; whether the pool exists is only known at run time (the task then fails saying so). */
+function checkPool(task: TaskSpec, report: Report): void {
+  if (task.pool !== undefined && (typeof task.pool !== 'string' || !POOL_NAME.test(task.pool))) {
+    report('invalid_option', `pool must be a pool name of 1 to 100 letters, digits, '_', '.' or '-', got ${JSON.stringify(task.pool)}`);
+  }
+  if (task.poolSlots !== undefined && (!Number.isInteger(task.poolSlots) || task.poolSlots < 1 || task.poolSlots > MAX_POOL_SLOTS)) {
+    report('invalid_option', `poolSlots must be a whole number from 1 to ${MAX_POOL_SLOTS}, got ${String(task.poolSlots)}`);
+  }
+  if (task.priorityWeight !== undefined && !Number.isSafeInteger(task.priorityWeight)) {
+    report('invalid_option', `priorityWeight must be a whole number, got ${String(task.priorityWeight)}`);
   }
 }
 

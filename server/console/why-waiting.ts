@@ -6,10 +6,12 @@
  * maxActiveTasks for queued ones, the run's own retry timers (each attempt is one activity with
  * Temporal's retries off; the backoff is a durable timer in the run) and sensor pokes.
  *
- * What the interpreter does not have is not claimed: there are no pools yet (issue 11). A queued
- * run names the runs holding its DAG's maxActiveRuns slots when the caller passes the gate's answer.
+ * A queued run names the runs holding its DAG's maxActiveRuns slots when the caller passes the
+ * gate's answer; a task waiting for its slot pool says so from the run's state, with the pool's use
+ * and its place in line when the caller passes the pools' gates' answers.
  */
-import type { TaskStatus } from '../../workflows/messages';
+import type { PastRunWait, PoolWait, TaskStatus } from '../../workflows/messages';
+import { poolHolderKey } from '../../workflows/pools';
 import type { DagRunState, DagSpec, RetrySpec, SensorSpec, TaskSpec, TaskState, TriggerRule } from '../../workflows/spec';
 import { decide, isTerminal } from '../../workflows/interpreter/trigger-rules';
 import type { AttemptRow } from '../client/run-history';
@@ -22,6 +24,8 @@ export interface WhyInput {
   runId?: string;
   /** The DAG's maxActiveRuns gate as it answers now (workflows/run-slots.ts), for a queued run. */
   slots?: { maxActiveRuns: number; holders: string[]; waiting: string[] };
+  /** Slot pools' gates as they answer now (workflows/pools.ts `poolQuery`), by pool name. */
+  pools?: Record<string, { size: number | null; inUse: number; waiting: Array<{ key: string }> }>;
   run: { state: DagRunState; operatorDeadline?: string; tasks: TaskStatus[] };
   /** The run's attempt rows (`listAttempts`); rows of earlier executions are told apart by their start times. */
   attempts: AttemptInfo[];
@@ -120,11 +124,16 @@ function explain(ctx: Context, task: TaskSpec, status: TaskStatus): Reason {
     case 'pending':
       return pending(ctx, task);
     case 'queued':
-      return queued(ctx, task);
+      if (status.waitingForPast) return pastRunWait(status.waitingForPast);
+      return (status.waitingFor && poolWait(ctx, task, status.waitingFor)) ?? queued(ctx, task);
     case 'up_for_retry':
       return upForRetry(ctx, task, status);
     case 'running':
-      if (task.kind === 'map') return mapped(ctx, task, status);
+      if (task.kind === 'map') {
+        const instances = mapped(ctx, task, status);
+        const pool = status.waitingFor && poolWait(ctx, task, status.waitingFor);
+        return instances && pool ? { reason: `${instances.reason}; ${pool.reason}` } : (instances ?? pool);
+      }
       return notPickedUp(ctx, task, status) ?? (task.kind === 'sensor' ? sensor(ctx, task, status) : undefined);
     default:
       return undefined;
@@ -152,6 +161,29 @@ function pending(ctx: Context, task: TaskSpec): Reason {
   if (decision === 'run') return { reason: `ready (${rule}, and its upstream tasks allow it): it starts${notStarted}` };
   const done = task.upstream.map((up) => `${up} (${state(up)})`);
   return { reason: `will not run: its upstream tasks ended ${list(done)}, and ${rule}; the run marks it ${decision}${notStarted}` };
+}
+
+/** A dependsOnPast task waiting for the previous run (workflows/interpreter/depends-on-past.ts checks it every 5 s). */
+function pastRunWait(wait: PastRunWait): Reason {
+  const tasks = list(wait.tasks.map((t) => `'${t}'`));
+  return {
+    reason: `depends on past: waits for ${tasks} in the previous run, ${wait.runId} (logical date ${wait.logicalDate}): ${wait.why}. It starts once ${wait.tasks.length === 1 ? 'that task has' : 'those tasks have'} succeeded (or been skipped), and fails if that run ends without.`,
+  };
+}
+
+/** A task (or mapped instances) waiting for its slot pool's gate to let it in. */
+function poolWait(ctx: Context, task: TaskSpec, wait: PoolWait): Reason {
+  const asks = `${wait.slots} slot${wait.slots === 1 ? '' : 's'}`;
+  const since = `since ${fmtTime(wait.since)}`;
+  const gate = ctx.pools?.[wait.pool];
+  const who = task.kind === 'map' ? 'instances wait' : 'waits';
+  if (!gate || gate.size === null) {
+    return { reason: `${who} for pool ${wait.pool} (asks ${asks}, ${since}); \`sluice pools list\` shows who holds its slots` };
+  }
+  const place = ctx.runId === undefined ? -1 : gate.waiting.findIndex((w) => w.key === poolHolderKey(ctx.runId as string, task.id, undefined, wait.attempt));
+  const position = place >= 0 ? `, position ${place + 1} of ${gate.waiting.length}` : '';
+  const closed = gate.size === 0 ? '; the pool is closed (0 slots): `sluice pools set` reopens it' : '';
+  return { reason: `${who} for pool ${wait.pool} (${gate.inUse} of ${gate.size} slots in use${position}; asks ${asks}, ${since})${closed}` };
 }
 
 function queued(ctx: Context, task: TaskSpec): Reason {
@@ -281,8 +313,10 @@ function notPickedUp(ctx: Context, task: TaskSpec, status: TaskStatus): Reason {
 }
 
 function mapped(ctx: Context, task: TaskSpec, status: TaskStatus): Reason {
+  const counts = status.mapSummary?.counts;
   const states = status.mapped ?? [];
-  const count = (s: TaskState) => states.filter((x) => x === s).length;
+  const count = (s: TaskState) => counts?.[s] ?? states.filter((x) => x === s).length;
+  const total = status.mapSummary?.total ?? states.length;
   const waiting = count('pending') + count('queued');
   const retrying = count('up_for_retry');
   if (waiting + retrying === 0) return undefined;
@@ -295,7 +329,7 @@ function mapped(ctx: Context, task: TaskSpec, status: TaskStatus): Reason {
     [retrying, 'waiting to retry'],
     [waiting, holders >= max ? `waiting for a slot (the run has ${holders} of maxActiveTasks=${max} running)` : 'not started yet'],
   ] as const;
-  return { reason: `maps over ${states.length} elements: ${parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`).join(', ')}` };
+  return { reason: `maps over ${total} elements${total > 5000 ? ' (in child workflows of 2,000)' : ''}: ${parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`).join(', ')}` };
 }
 
 /**

@@ -40,6 +40,7 @@ export async function startTestWorker(tasks: readonly AnyTaskDef[], taskQueue: s
     resources,
     tasks,
     logger,
+    gateCheckIntervalMs: config.worker.gateCheckIntervalMs,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
   });
   const running = worker.run();

@@ -5,7 +5,11 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { CallbackSpec, DagSpec, RetrySpec, TaskContext, TaskSpec } from '../spec';
+import { dependsOnPast, waitForPastRun } from './depends-on-past';
+import { INLINE_MAP_LIMIT, MAX_MAPPED, runMapBatches } from './map-batches';
 import type { RunState } from './run-state';
+import { poolHolderKey } from '../pools';
+import { PoolSlots } from './pool-slots';
 import { system } from './system-activities';
 import { getPath, isOffloaded, resolveTemplate } from './templates';
 
@@ -14,6 +18,8 @@ interface Unit {
   id: string;
   /** Set for one instance of a mapped task. */
   index?: number;
+  /** A mapped task large enough to run in child workflows (./map-batches.ts). */
+  batched?: true;
 }
 type AttemptResult = { ok: true; output: unknown } | { ok: false; error: string } | { parked: true };
 
@@ -30,9 +36,11 @@ export interface FinishedAttempt {
 
 /** Outcome passed as the third argument to onSuccess / onFailure callbacks. */
 export interface RunOutcome {
-  state: 'success' | 'failed';
+  state: 'success' | 'failed' | 'deadline_missed';
   failedTasks: string[];
   reason?: string;
+  /** For `deadline_missed`: the deadline the run missed, RFC 3339. */
+  deadline?: string;
 }
 
 export class TaskExecutor {
@@ -46,6 +54,14 @@ export class TaskExecutor {
   /** Sensors waiting between pokes: what `park()` interrupts. */
   private readonly waits = new Set<wf.CancellationScope>();
   private parking = false;
+  /** Tasks with a `pool`: their asks, grants and releases (./pool-slots.ts). */
+  private readonly pools = new PoolSlots(() => this.onChange());
+  /** Mapped instances waiting for their pool, by task: its `waitingFor` stays while any does. */
+  private readonly poolWaiters = new Map<string, number>();
+  /** Instances of each mapped task queued and not yet ended. */
+  private readonly openInstances = new Map<string, number>();
+  /** Whether large mapped tasks go to child workflows; false inside such a child. */
+  mapBatching = true;
 
   constructor(
     private readonly run: RunState,
@@ -64,6 +80,8 @@ export class TaskExecutor {
     while (this.queue.length > 0 && this.active < this.spec.maxActiveTasks) {
       this.launch(this.queue.shift() as Unit);
     }
+    // Slot pools: this step's releases and asks go out together.
+    this.pools.flush();
   }
 
   idle(): boolean {
@@ -82,6 +100,14 @@ export class TaskExecutor {
     this.queue.length = 0;
     for (const wait of this.waits) wait.cancel();
     await wf.condition(() => this.active === 0 && this.preparing === 0);
+    // Only runs with pooled tasks wait here (no extra step for the others' replays).
+    if (!this.pools.settled()) await this.settlePools();
+  }
+
+  /** Sends the last releases to the pools' gates and waits until they have them. */
+  private async settlePools(): Promise<void> {
+    this.pools.flush();
+    await wf.condition(() => this.pools.settled());
   }
 
   /** Attempt numbers of mapped instances, carried over a continue-as-new. */
@@ -104,6 +130,8 @@ export class TaskExecutor {
   async drain(): Promise<void> {
     this.queue.length = 0;
     await wf.condition(() => this.active === 0 && this.preparing === 0);
+    // Only runs with pooled tasks wait here (no extra step for the others' replays).
+    if (!this.pools.settled()) await this.settlePools();
   }
 
   async runCallback(callback: CallbackSpec | undefined, outcome: RunOutcome): Promise<void> {
@@ -139,6 +167,7 @@ export class TaskExecutor {
 
   /** Sizes the mapped list (asking S3 when it was offloaded) and queues its pending instances. */
   private async prepareMap(task: TaskSpec): Promise<void> {
+    if (dependsOnPast(task) && !(await this.pastRunAllows(task))) return;
     const record = this.run.record(task.id);
     if (!record.mapped) {
       const over = task.map?.over;
@@ -152,6 +181,8 @@ export class TaskExecutor {
         throw new Error(`task '${task.id}' would map over ${length} elements; the limit is ${MAX_MAPPED}: map over batches instead`);
       }
       this.run.initMap(task.id, list, length);
+      // Batched outputs live in S3 parts, not in the run (and its checkpoints).
+      if (this.mapBatching && length > INLINE_MAP_LIMIT) record.mapOutputs = undefined;
     }
     const states = this.run.record(task.id).mapped ?? [];
     if (states.length === 0) {
@@ -160,15 +191,29 @@ export class TaskExecutor {
     }
     this.run.setState(task.id, 'running');
     record.startedAt ??= now();
+    if (this.mapBatching && states.length > INLINE_MAP_LIMIT) {
+      this.queue.push({ id: task.id, batched: true });
+      return;
+    }
+    let queued = 0;
     states.forEach((state, index) => {
-      if (state !== 'success') this.queue.push({ id: task.id, index });
+      if (state === 'success') return;
+      this.queue.push({ id: task.id, index });
+      queued += 1;
     });
+    this.openInstances.set(task.id, queued);
   }
 
   private launch(unit: Unit): void {
     this.active += 1;
     this.scope
-      .run(() => (unit.index === undefined ? this.execute(unit.id) : this.executeInstance(unit.id, unit.index)))
+      .run(() =>
+        unit.batched
+          ? runMapBatches({ run: this.run, spec: this.spec, context: this.context, taskId: unit.id, instanceAttempts: this.instanceAttempts })
+          : unit.index === undefined
+            ? this.execute(unit.id)
+            : this.executeInstance(unit.id, unit.index),
+      )
       .catch((err) => this.run.finish(unit.id, 'failed', { now: now(), error: describe(err) }))
       .finally(() => {
         this.active -= 1;
@@ -178,6 +223,7 @@ export class TaskExecutor {
 
   private async execute(id: string): Promise<void> {
     const task = this.run.spec(id);
+    if (dependsOnPast(task) && !(await this.pastRunAllows(task))) return;
     const result = task.kind === 'sensor' ? await this.poke(task) : await this.attempts(task);
     if ('parked' in result) {
       this.run.setState(id, 'pending');
@@ -213,11 +259,18 @@ export class TaskExecutor {
     const outputs = record.mapOutputs as unknown[];
     states[index] = 'running';
     const result = await this.attempts(this.run.spec(id), index);
-    if ('parked' in result) throw new Error('a mapped instance cannot be parked'); // only sensors wait between attempts
+    if ('parked' in result) {
+      // Only a wait for the pool is parked: the instance starts again after the continue-as-new.
+      states[index] = 'pending';
+      return;
+    }
     states[index] = result.ok ? 'success' : 'failed';
     outputs[index] = result.ok ? result.output : null;
     if (!result.ok) record.error = `instance ${index}: ${result.error}`;
-    if (states.some((s) => s === 'running' || s === 'pending' || s === 'queued' || s === 'up_for_retry')) return;
+    // Counted, not scanned: a scan of every instance at each end is quadratic at 50,000.
+    const open = (this.openInstances.get(id) ?? 1) - 1;
+    this.openInstances.set(id, open);
+    if (open > 0 || states.some((s) => s === 'running' || s === 'pending' || s === 'queued' || s === 'up_for_retry')) return;
     const failed = states.filter((s) => s === 'failed').length;
     if (failed > 0) {
       this.run.finish(id, 'failed', { now: now(), error: `${failed} of ${states.length} mapped instances failed; last: ${String(record.error)}` });
@@ -247,6 +300,18 @@ export class TaskExecutor {
     }
   }
 
+  /**
+   * dependsOnPast (./depends-on-past.ts): false when the task must not start now; it then failed
+   * (the previous run did not succeed it) or went back to pending for a continue-as-new.
+   */
+  private async pastRunAllows(task: TaskSpec): Promise<boolean> {
+    const past = await waitForPastRun(this.run, this.spec, task, this.context, async (ms) => !this.parking && (await this.waitUnlessParked(ms)));
+    if (past === 'ok') return true;
+    if (past === 'parked') this.run.setState(task.id, 'pending');
+    else this.run.finish(task.id, 'failed', { now: now(), error: past.blocked });
+    return false;
+  }
+
   /** Sleeps, unless `park()` interrupts: then resolves false at once. */
   private async waitUnlessParked(ms: number): Promise<boolean> {
     const wait = new wf.CancellationScope();
@@ -271,6 +336,8 @@ export class TaskExecutor {
     const input = resolveTemplate(task.input, this.scopeFor(task, index));
     let lostWorkers = 0;
     for (let retry = 0; ; retry++) {
+      const slots = task.pool === undefined ? undefined : await this.waitForPool(task, index);
+      if (slots && !('key' in slots)) return slots;
       const attempt = this.startAttempt(task.id, index);
       const ctx: TaskContext = { ...this.context, taskId: task.id, attempt, ...(index === undefined ? {} : { mapIndex: index }) };
       const unit = `${task.id}${index === undefined ? '' : `[${index}]`}`;
@@ -288,7 +355,8 @@ export class TaskExecutor {
       const ended = (state: FinishedAttempt['state'], error?: string) =>
         this.finished.push({ taskId: task.id, ...(index === undefined ? {} : { mapIndex: index }), attempt, state, startedAt, endedAt: now(), ...(error ? { error } : {}) });
       try {
-        const output = await (activities[task.activity] as (...args: unknown[]) => Promise<unknown>)(input, ctx);
+        const call = () => (activities[task.activity] as (...args: unknown[]) => Promise<unknown>)(input, ctx);
+        const output = await (slots ? this.pools.holding(task.pool, slots.key, call) : call());
         ended('success');
         return { ok: true, output };
       } catch (err) {
@@ -316,6 +384,42 @@ export class TaskExecutor {
         if (retry >= task.retry.retries || isNonRetryable(err)) return { ok: false, error: describe(err) };
         this.setRetrying(task.id, index);
         await wf.sleep(backoff(task.retry, retry + 1));
+      }
+    }
+  }
+
+  /**
+   * Waits in `queued` for the task's pool to let the next attempt in. A refusal (no such pool,
+   * more slots than it has) fails the task; `park()` ends the wait (the task starts again after
+   * the continue-as-new).
+   */
+  private async waitForPool(task: TaskSpec, index: number | undefined): Promise<{ ok: true; key: string } | { ok: false; error: string } | { parked: true }> {
+    if (this.parking) return { parked: true };
+    const pool = task.pool as string;
+    const record = this.run.record(task.id);
+    const attempt = index === undefined ? record.attempts + 1 : (this.instanceAttempts.get(`${task.id}[${index}]`) ?? 0) + 1;
+    const key = poolHolderKey(this.context.runId, task.id, index, attempt);
+    const slots = task.poolSlots ?? 1;
+    if (index === undefined) this.run.setState(task.id, 'queued');
+    else if (record.mapped) record.mapped[index] = 'queued';
+    this.poolWaiters.set(task.id, (this.poolWaiters.get(task.id) ?? 0) + 1);
+    record.waitingFor ??= { pool, slots, since: now(), attempt };
+    const wait = new wf.CancellationScope();
+    this.waits.add(wait);
+    try {
+      const request = { key, workflowId: wf.workflowInfo().workflowId, slots, priorityWeight: task.priorityWeight ?? 1 };
+      const answer = await wait.run(() => this.pools.acquire(pool, request));
+      return answer.ok ? { ok: true, key } : answer;
+    } catch (err) {
+      if (this.parking && wf.isCancellation(err)) return { parked: true };
+      throw err;
+    } finally {
+      this.waits.delete(wait);
+      const left = (this.poolWaiters.get(task.id) ?? 1) - 1;
+      if (left > 0) this.poolWaiters.set(task.id, left);
+      else {
+        this.poolWaiters.delete(task.id);
+        delete record.waitingFor;
       }
     }
   }
@@ -348,12 +452,6 @@ export class TaskExecutor {
     };
   }
 }
-
-/**
- * Each mapped instance adds about five events to the run's history (Temporal caps it at 51,200),
- * so one mapped task stays well below the cap. Larger inputs should be mapped in batches.
- */
-const MAX_MAPPED = 5000;
 
 /** Patch id: lost attempts are closed in Postgres and retried once more (runs started before replay without). */
 const CLOSE_LOST_ATTEMPTS = 'sluice-close-lost-attempts';
