@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { requestSlotSignal, runSlotsId, type SlotRequest } from '../workflows/run-slots';
 
-export function createRunSlotActivities() {
+export function createRunSlotActivities(options: { gateCheckIntervalMs?: number } = {}) {
   return {
     /** Asks the DAG's gate for a slot, starting the gate if it is not running. */
     async requestRunSlot(args: SlotRequest & { dagId: string; taskQueue: string }): Promise<void> {
@@ -14,7 +14,7 @@ export function createRunSlotActivities() {
       await Context.current().client.workflow.signalWithStart('runSlots', {
         workflowId: runSlotsId(dagId, taskQueue),
         taskQueue,
-        args: [{ dagId, maxActiveRuns: request.maxActiveRuns, holders: [], waiting: [] }],
+        args: [{ dagId, maxActiveRuns: request.maxActiveRuns, holders: [], waiting: [], ...(options.gateCheckIntervalMs ? { checkEveryMs: options.gateCheckIntervalMs } : {}) }],
         signal: requestSlotSignal,
         signalArgs: [request],
         staticSummary: `maxActiveRuns gate of ${dagId}`,

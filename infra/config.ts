@@ -52,12 +52,27 @@ export interface Config {
     port: number;
     /** Fixed console token; when unset the console generates one into SLUICE_HOME. */
     token: string | undefined;
+    /** `SLUICE_CONSOLE_URL`: the console's address as people reach it, for links in alerts; unset, alerts have none. */
+    url: string | undefined;
+  };
+  alerts: {
+    /**
+     * `SLUICE_ALERT_WEBHOOK_URL`: where `notifyWebhook` posts (a Slack incoming webhook or any
+     * endpoint taking Slack's `{ "text": ... }`). A secret: never logged or printed.
+     */
+    webhookUrl: string | undefined;
   };
   /** The folder of DAG modules (`SLUICE_DAGS_DIR`, default the repository's `dags/`). */
   dagsDir: string;
   worker: {
     /** `SLUICE_WORKER_METRICS`: host:port where a worker serves the Temporal SDK's Prometheus metrics; unset, none. */
     metricsAddress: string | undefined;
+    /**
+     * `SLUICE_GATE_CHECK_INTERVAL_MS`: how often a maxActiveRuns or pool gate started by this
+     * worker checks that its slot holders' runs are still open (a terminated run cannot give its
+     * slots back). Default 30 s.
+     */
+    gateCheckIntervalMs: number;
   };
   /** Explicit paths to the server binaries; when unset `ensureTool` finds or installs them. */
   tools: {
@@ -122,6 +137,16 @@ const envSchema = z.object({
   RCLONE_PATH: envVar(nonEmpty.optional()),
   SLUICE_DAGS_DIR: envVar(nonEmpty.optional()),
   SLUICE_WORKER_METRICS: envVar(hostPort.optional()),
+  SLUICE_GATE_CHECK_INTERVAL_MS: envVar(
+    z.coerce
+      .number({ error: 'must be a number of milliseconds' })
+      .int({ error: 'must be a whole number of milliseconds' })
+      .min(1000, { error: 'must be at least 1000 (1 s)' })
+      .max(3_600_000, { error: 'must be at most 3600000 (1 h)' })
+      .default(30_000),
+  ),
+  SLUICE_CONSOLE_URL: envVar(httpUrl.optional()),
+  SLUICE_ALERT_WEBHOOK_URL: envVar(httpUrl.optional()),
 });
 
 /** Thrown when a setting is missing or malformed; the message names every offending variable. */
@@ -183,9 +208,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     console: {
       port: e.SLUICE_CONSOLE_PORT,
       token: e.SLUICE_CONSOLE_TOKEN,
+      url: e.SLUICE_CONSOLE_URL,
     },
+    alerts: { webhookUrl: e.SLUICE_ALERT_WEBHOOK_URL },
     dagsDir: e.SLUICE_DAGS_DIR ? path.resolve(e.SLUICE_DAGS_DIR) : DEFAULT_DAGS_DIR,
-    worker: { metricsAddress: e.SLUICE_WORKER_METRICS },
+    worker: { metricsAddress: e.SLUICE_WORKER_METRICS, gateCheckIntervalMs: e.SLUICE_GATE_CHECK_INTERVAL_MS },
     tools: {
       temporal: e.TEMPORAL_CLI_PATH && path.resolve(e.TEMPORAL_CLI_PATH),
       rclone: e.RCLONE_PATH && path.resolve(e.RCLONE_PATH),
@@ -200,7 +227,7 @@ function withDatabase(url: string, database: string): string {
 }
 
 export const REDACTED = '***';
-const SECRET_KEY = /secret|password|token|authorization/i;
+const SECRET_KEY = /secret|password|token|authorization|webhook/i;
 
 /** Replaces the password of a URL (`postgres://user:***@host/db`); other strings pass through. */
 export function redactUrl(value: string): string {

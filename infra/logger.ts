@@ -34,6 +34,9 @@ const SECRET_KEYS = [
   'cookie',
   'AWS_SECRET_ACCESS_KEY',
   'SLUICE_CONSOLE_TOKEN',
+  // An alert webhook's URL is its credential (Slack's carry the token in the path).
+  'webhookUrl',
+  'SLUICE_ALERT_WEBHOOK_URL',
 ];
 // fast-redact paths: each key at the top level, one level down, and in request headers.
 const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `req.headers.${k}`]);

@@ -4,6 +4,7 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { taskQueuesOf, type LoadedDag } from '../server/dag-registry';
 import { backfillQueue } from '../workflows/backfill';
+import type { DagSpec } from '../workflows/spec';
 import { bundleWorkflows } from './bundle';
 import { createWorker } from './create-worker';
 import { closeResources, openResources } from './resources';
@@ -12,6 +13,8 @@ import { installRuntime } from './runtime';
 export interface WorkerPlan {
   /** The task definitions to register, on every queue. */
   tasks: readonly AnyTaskDef[];
+  /** The DAG specs loaded with the tasks: asset-scheduled DAGs among them are started by asset updates. */
+  dags?: readonly DagSpec[];
   /** One worker per queue; `-backfill` queues get fewer activity slots. */
   taskQueues: readonly string[];
   /** Most activities running at once on each worker (the SDK default is 100). */
@@ -58,13 +61,14 @@ export async function startWorkers(config: Config, plan: WorkerPlan, logger: Log
   const workflowBundle = plan.workflowBundlePath ? { codePath: plan.workflowBundlePath } : { code: await bundleWorkflows(logger) };
   const resources = openResources(config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const common = { connection, namespace: config.temporal.namespace, resources, tasks: plan.tasks, logger, workflowBundle, shutdownGraceTime: SHUTDOWN_GRACE };
+  const common = { connection, namespace: config.temporal.namespace, resources, tasks: plan.tasks, dags: plan.dags, logger, workflowBundle, shutdownGraceTime: SHUTDOWN_GRACE };
   const cap = plan.maxConcurrentActivities;
   const workers = await Promise.all(
     [...new Set(plan.taskQueues)].map((taskQueue) =>
       createWorker({
         ...common,
         taskQueue,
+        gateCheckIntervalMs: config.worker.gateCheckIntervalMs,
         // Named by `backfillQueue()`: the `backfill` workflow runs its dates there.
         maxConcurrentActivities: taskQueue.endsWith(backfillQueue('')) ? Math.min(cap ?? BACKFILL_ACTIVITY_SLOTS, BACKFILL_ACTIVITY_SLOTS) : cap,
       }),

@@ -24,6 +24,8 @@ export interface RunSlotsState {
   maxActiveRuns: number;
   holders: Array<{ runId: string; logicalDate: string; since: string }>;
   waiting: Array<{ runId: string; logicalDate: string; since: string }>;
+  /** How often holders are checked for runs that ended without a word (default 30 s). */
+  checkEveryMs?: number;
 }
 
 export const requestSlotSignal = wf.defineSignal<[SlotRequest]>('requestSlot');
@@ -39,8 +41,10 @@ export function runSlotsId(dagId: string, taskQueue: string): string {
   return `sluice-run-slots-${taskQueue}-${dagId}`;
 }
 
-/** How often holders are checked for runs that ended without giving their slot back. */
+/** How often holders are checked for runs that ended without giving their slot back, unless the state says. */
 const CHECK_EVERY_MS = 30_000;
+/** Patch: holders are checked every interval, however busy the gate (before, only after a quiet interval). */
+const CHECK_ON_TIME = 'sluice-gate-check-on-time';
 /** A gate with nobody holding or waiting ends after this long; the next ask starts it again. */
 const IDLE_MS = 10 * 60_000;
 const CONTINUE_AS_NEW_AFTER_EVENTS = 5_000;
@@ -51,7 +55,10 @@ const { closedRuns } = wf.proxyActivities<RunSlotActivities>({
 });
 
 export async function runSlots(input: RunSlotsState): Promise<void> {
+  const onTime = wf.patched(CHECK_ON_TIME);
   const state: RunSlotsState = { ...input, holders: [...input.holders], waiting: [...input.waiting] };
+  const checkEvery = state.checkEveryMs ?? CHECK_EVERY_MS;
+  let lastCheck = Date.now();
   let changed = false;
   wf.setHandler(slotsQuery, () => state);
   wf.setHandler(requestSlotSignal, (request) => {
@@ -87,9 +94,13 @@ export async function runSlots(input: RunSlotsState): Promise<void> {
       changed = false;
       continue;
     }
-    const woken = await wf.condition(() => changed, CHECK_EVERY_MS);
+    // A busy gate (signals every few seconds) still checks on time: a terminated holder must
+    // not keep its slot for as long as other runs come and go.
+    const woken = await wf.condition(() => changed, onTime ? Math.max(1000, lastCheck + checkEvery - Date.now()) : checkEvery);
     changed = false;
-    if (!woken && state.holders.length > 0) {
+    const due = onTime ? Date.now() - lastCheck >= checkEvery : !woken;
+    if (due && state.holders.length > 0) {
+      lastCheck = Date.now();
       // Holders whose run ended without a word (terminated, failed) give their slot back.
       const ended = new Set(await closedRuns(state.holders.map((h) => h.runId)));
       if (ended.size > 0) state.holders = state.holders.filter((h) => !ended.has(h.runId));

@@ -17,6 +17,7 @@ import { registerConnectionCommands } from './commands/connections';
 import { registerDagCommands } from './commands/dags';
 import { registerDbCommands } from './commands/db';
 import { registerDemoCommands } from './commands/demo';
+import { registerPoolCommands } from './commands/pools';
 import { registerRunCommands } from './commands/runs';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerTrigger } from './commands/trigger';
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   registerConnectionCommands(program, output, getSession);
   registerDemoCommands(program, output, getSession);
   registerDbCommands(program, output, getSession);
+  registerPoolCommands(program, output, getSession);
 
   try {
     await program.parseAsync(argv);

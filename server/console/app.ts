@@ -11,6 +11,7 @@ import { pinoHttp } from 'pino-http';
 import type { DagSpec } from '../../workflows/spec';
 import { dagsApi } from './api/dags-api';
 import { dataApi } from './api/data-api';
+import { poolsApi } from './api/pools-api';
 import { reportsApi } from './api/reports-api';
 import { requireToken } from './auth';
 import { guardWrites } from './csrf';
@@ -22,6 +23,7 @@ import { dagPages } from './pages/dags';
 import { dataPages } from './pages/data';
 import { reportsPages } from './pages/reports';
 import { runPages } from './pages/runs';
+import { poolPages } from './pages/pools';
 import { schedulePages } from './pages/schedules';
 import { requestLogSerializers } from './request-log';
 import { runsApi } from './api/runs-api';
@@ -89,10 +91,12 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
   app.use('/api', schedulesApi(ctx));
   app.use('/api', dataApi(deps.db));
   app.use('/api', reportsApi(deps.db));
+  app.use('/api', poolsApi(ctx));
   app.use(dagPages(ctx));
   app.use(runPages(ctx));
   app.use(backfillPages(ctx));
   app.use(schedulePages(ctx));
+  app.use(poolPages(ctx));
   app.use(dataPages(deps.db));
   app.use(reportsPages(deps.db));
   app.use((req, res) => {
