@@ -36,7 +36,7 @@ export const checkTableQuality = defineTask(
       throw ApplicationFailure.nonRetryable(`invalid quality suite: ${problems}`, 'InvalidQualitySuite');
     }
     const suite = parsed.data;
-    const report = await runSuite(ctx.resources, suite, { dagId: ctx.dagId, runId: ctx.runId, window: runWindow(ctx.dataIntervalStart, ctx.dataIntervalEnd) });
+    const report = await runSuite(ctx.resources, suite, { dagId: ctx.dagId, runId: ctx.runId, window: checkedWindow(ctx) });
     const failed = (severity: string) =>
       report.results.filter((r) => !r.passed && r.severity === severity).map((r) => ({ check: r.name, failedRows: r.failedRows }));
     const quality = { table: report.table, day: report.day, score: report.score, checks: report.results.length, failedBlocking: failed('blocking'), failedWarning: failed('warning') };
@@ -82,7 +82,7 @@ export const qualityGate = defineTask(
 export const logQualityFailure = defineTask(
   'logQualityFailure',
   async (_input: Record<string, never>, ctx: TaskContext) => {
-    const day = runWindow(ctx.dataIntervalStart, ctx.dataIntervalEnd).day;
+    const day = checkedWindow(ctx).day;
     const failed: Array<{ table_name: string; check_name: string; severity: string; failed_rows: string | null }> = await ctx.resources
       .warehouse('ops.quality_results')
       .where({ dag_id: ctx.dagId, logical_date: day, run_id: ctx.runId, passed: false })
@@ -96,3 +96,15 @@ export const logQualityFailure = defineTask(
   },
   { doc: 'Failure callback: logs an error summary of the failed checks of the day.' },
 );
+
+/**
+ * The day a run checks: its data interval's, which an asset-triggered run takes from the
+ * daily_etl run that loaded it. A run started by hand (or a backfill) of a DAG scheduled on
+ * assets has no interval of its own: it checks the day before its logical date, which is the
+ * day daily_etl's run for that logical date loads.
+ */
+function checkedWindow(ctx: Pick<TaskContext, 'dataIntervalStart' | 'dataIntervalEnd' | 'logicalDate'>) {
+  if (ctx.dataIntervalStart !== ctx.dataIntervalEnd) return runWindow(ctx.dataIntervalStart, ctx.dataIntervalEnd);
+  const end = new Date(ctx.logicalDate);
+  return runWindow(new Date(end.getTime() - 86_400_000).toISOString(), end.toISOString());
+}

@@ -4,16 +4,17 @@ import { dagRunSensor } from 'sluice/sensors';
 import { callback, dag } from 'sluice/sdk';
 
 /**
- * The day's data quality, once the same logical date's daily_etl has succeeded: the run at
- * 2026-11-22T00:00Z checks 2026-11-21, the day daily_etl loaded. One task per table suite
+ * The day's data quality, once the same logical date's daily_etl has succeeded: scheduled on the
+ * tables daily_etl writes, so its run for 2026-11-22T00:00Z starts this DAG's for that date,
+ * which checks 2026-11-21, the day daily_etl loaded. The sensor makes a run started by hand
+ * wait for daily_etl too. One task per table suite
  * (`activities/quality/suites.ts`), then a gate that fails the run on any failed blocking check.
  */
 export default dag(
   'quality_checks',
   {
-    // daily_etl's schedule: the same logical dates, so the sensor finds its run.
-    schedule: '0 0 * * *',
-    timezone: 'UTC',
+    // Runs when daily_etl has loaded a day's star schema (its outlets), for that day's logical date.
+    schedule: { assets: ['warehouse.dim_date', 'warehouse.dim_customer', 'warehouse.dim_product', 'warehouse.fact_sales'] },
     retries: 2,
     retryDelay: '1m',
     tags: ['quality'],

@@ -41,7 +41,7 @@ export async function runWorkerProcess(config: Config, options: WorkerProcessOpt
   await registerSearchAttributes(config);
   const running = await startWorkers(
     config,
-    { tasks: loaded.tasks, taskQueues, maxConcurrentActivities: options.concurrency, workflowBundlePath: options.workflowBundlePath },
+    { tasks: loaded.tasks, dags: loaded.dags.map((d) => d.spec), taskQueues, maxConcurrentActivities: options.concurrency, workflowBundlePath: options.workflowBundlePath },
     log,
   );
   const tasks = loaded.tasks.map((t) => t.name);

@@ -11,6 +11,8 @@ export interface StartRunOptions {
   trigger: NonNullable<DagRunInput['trigger']>;
   /** Start a fresh run even when one for this logical date already succeeded. */
   rerun?: boolean;
+  /** Instead of the schedule's interval: an asset-triggered run takes its upstream run's. */
+  dataInterval?: DagRunInput['dataInterval'];
 }
 
 export interface StartedRun {
@@ -32,6 +34,7 @@ export async function startDagRun(client: Client, spec: DagSpec, options: StartR
     logicalDate: formatLogicalDate(options.logicalDate),
     params: options.params,
     trigger: options.trigger,
+    ...(options.dataInterval ? { dataInterval: options.dataInterval } : {}),
   } satisfies DagRunInput;
   try {
     const handle = await client.workflow.start<typeof dagRun>('dagRun', {

@@ -21,6 +21,8 @@ export interface DagSummary extends DagHistory {
   version: string;
   taskCount: number;
   schedule: { cron: string; timezone: string } | null;
+  /** The assets a DAG scheduled on assets waits for; null for the others. */
+  assetSchedule: string[] | null;
   /** Null for a DAG without a schedule, or one `schedules sync` has not created yet. */
   paused: boolean | null;
   pauseNote: string | null;
@@ -51,6 +53,7 @@ export async function dagSummaries(ctx: ConsoleContext, specs: readonly DagSpec[
       version: spec.version,
       taskCount: spec.tasks.length,
       schedule: spec.schedule,
+      assetSchedule: spec.assetSchedule ?? null,
       paused: known ? known.paused : null,
       pauseNote: known?.note ?? null,
       nextRun: known && !known.paused ? (known.nextFires[0] ?? null) : null,

@@ -14,7 +14,8 @@ export interface SyncReport {
 }
 
 /**
- * Makes Temporal's schedules match the DAG definitions: one per scheduled DAG, created, updated
+ * Makes Temporal's schedules match the DAG definitions: one per DAG with a cron (a DAG scheduled
+ * on assets has none: the asset activity starts its runs, activities/assets.ts), created, updated
  * (new DAG version, or a new year of DST adjustments) or deleted (DAG gone or no longer scheduled). Idempotent, and
  * an operator's pause and its note survive every update. Only schedules carrying Sluice's memo
  * are ever deleted.

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../infra/config';
+import { dagAssets, describeAssetSchedule } from '../../assets/asset-graph';
 import { findDag, loadDags, UnknownDagError } from '../../dag-registry';
 import { typecheckDagFolder } from '../../dag-typecheck';
 import { DagTestInputError, runDag, type DagTestEvent } from '../../testing/run-dag';
@@ -17,7 +18,8 @@ export function registerDagCommands(program: Command, output: () => Output): voi
       const loaded = loadDags();
       const rows = loaded.dags.map(({ spec, file }) => ({
         dagId: spec.dagId,
-        schedule: spec.schedule ? `${spec.schedule.cron} (${spec.schedule.timezone})` : null,
+        schedule: spec.schedule ? `${spec.schedule.cron} (${spec.schedule.timezone})` : spec.assetSchedule ? describeAssetSchedule(spec.assetSchedule) : null,
+        ...(spec.assetSchedule ? { assetSchedule: spec.assetSchedule } : {}),
         version: spec.version,
         tasks: spec.tasks.length,
         tags: spec.tags,
@@ -50,18 +52,22 @@ export function registerDagCommands(program: Command, output: () => Output): voi
 
   dags
     .command('show <dagId>')
-    .description("one DAG's tasks and edges")
+    .description("one DAG's tasks and edges, and the assets it writes or is scheduled on")
     .action((dagId: string) => {
-      const { spec, file } = findOrBadInput(dagId);
-      output().result({ file, spec }, () =>
+      const loaded = loadDags();
+      const { spec, file } = findOrBadInput(dagId, loaded);
+      const assets = dagAssets(loaded.dags.map((d) => d.spec), spec);
+      const schedule = spec.schedule ? `${spec.schedule.cron} ${spec.schedule.timezone}` : spec.assetSchedule ? describeAssetSchedule(spec.assetSchedule) : 'manual only';
+      output().result({ file, spec, assets }, () =>
         [
           `${spec.dagId} (version ${spec.version}) from ${file}`,
           spec.description ?? '',
-          `schedule: ${spec.schedule ? `${spec.schedule.cron} ${spec.schedule.timezone}` : 'manual only'}; catchup ${spec.catchup ? 'on' : 'off'}; max active tasks ${spec.maxActiveTasks}`,
+          `schedule: ${schedule}; ${spec.schedule ? `catchup ${spec.catchup ? 'on' : 'off'}; ` : ''}max active tasks ${spec.maxActiveTasks}`,
+          ...assetLines(assets),
           '',
           table(
-            ['TASK', 'ACTIVITY', 'KIND', 'UPSTREAM', 'TRIGGER RULE', 'RETRIES'],
-            spec.tasks.map((t) => [t.id, t.activity, t.kind, t.upstream.join(', '), t.triggerRule, t.retry.retries]),
+            ['TASK', 'ACTIVITY', 'KIND', 'UPSTREAM', 'TRIGGER RULE', 'RETRIES', ...(assets.outlets.length > 0 ? ['OUTLETS'] : [])],
+            spec.tasks.map((t) => [t.id, t.activity, t.kind, t.upstream.join(', '), t.triggerRule, t.retry.retries, ...(assets.outlets.length > 0 ? [(t.outlets ?? []).join(', ')] : [])]),
           ),
         ].join('\n'),
       );
@@ -113,9 +119,21 @@ function isConnectionError(err: unknown): boolean {
   return err instanceof Error && /TransportError|ECONNREFUSED|Failed to connect|tcp connect error/i.test(`${err.name} ${err.message}`);
 }
 
-export function findOrBadInput(dagId: string) {
+/** `scheduled on assets: a (from etl.load); b (no producer in the DAG folder)`, and the DAGs this one's outlets start. */
+function assetLines(assets: ReturnType<typeof dagAssets>): string[] {
+  const lines: string[] = [];
+  if (assets.scheduledOn.length > 0) {
+    const from = (p: (typeof assets.scheduledOn)[number]) =>
+      p.producers.length > 0 ? `from ${p.producers.map((x) => `${x.dagId}.${x.taskId}`).join(', ')}` : 'no producer in the DAG folder';
+    lines.push(`scheduled on assets: ${assets.scheduledOn.map((p) => `${p.asset} (${from(p)})`).join('; ')}`);
+  }
+  if (assets.consumers.length > 0) lines.push(`DAGs scheduled on its outlets: ${assets.consumers.map((c) => `${c.dagId} (on ${c.assets.join(', ')})`).join('; ')}`);
+  return lines;
+}
+
+export function findOrBadInput(dagId: string, loaded = loadDags()) {
   try {
-    return findDag(loadDags(), dagId);
+    return findDag(loaded, dagId);
   } catch (err) {
     if (err instanceof UnknownDagError) throw badInput(err.message);
     throw err;

@@ -4,6 +4,7 @@
  */
 import { Router } from 'express';
 import type { DagSpec } from '../../../workflows/spec';
+import { dagAssets } from '../../assets/asset-graph';
 import type { ConsoleContext } from '../app';
 import { dagGrid, dagSummaries, findDag, triggerRun, type DagGrid, type DagSummary } from '../dag-views';
 import { dateRangeInputs, emptyState, fmtTime, postButton, selectInput, stateBadge } from '../html/components';
@@ -67,7 +68,7 @@ export function dagPages(ctx: ConsoleContext): Router {
       title: spec.dagId,
       section: 'dags',
       crumbs: [['DAGs', '/'], [spec.dagId]],
-      before: `${dagFacts(spec)}<div class="actions"><a class="button primary" href="/dags/${encodeURIComponent(spec.dagId)}/trigger">Trigger</a>${
+      before: `${dagFacts(spec, ctx.dags())}<div class="actions"><a class="button primary" href="/dags/${encodeURIComponent(spec.dagId)}/trigger">Trigger</a>${
         spec.schedule ? ` <a class="button" href="/backfills/new?dagId=${encodeURIComponent(spec.dagId)}">Backfill</a>` : ''
       } <a class="button" href="/runs?dagId=${encodeURIComponent(spec.dagId)}">Run list</a></div>${filters}${legend()}`,
       live: gridTable(grid, req.originalUrl, query.limit),
@@ -105,7 +106,11 @@ function dagTable(dags: DagSummary[]): string {
         return `<a class="sq state-${esc(r.state)}" data-state="${esc(r.state)}" href="/runs/${encodeURIComponent(r.runId)}" title="${esc(`${fmtTime(r.logicalDate)} · ${s.label}`)}" aria-label="${esc(`run of ${fmtTime(r.logicalDate)}: ${s.label}`)}">${s.symbol}</a>`;
       })
       .join('');
-    const schedule = d.schedule ? `<code>${esc(d.schedule.cron)}</code> <span class="muted">${esc(d.schedule.timezone)}</span>` : '<span class="muted">manual only</span>';
+    const schedule = d.schedule
+      ? `<code>${esc(d.schedule.cron)}</code> <span class="muted">${esc(d.schedule.timezone)}</span>`
+      : d.assetSchedule
+        ? `<span class="muted">assets:</span> ${d.assetSchedule.map((a) => `<code>${esc(a)}</code>`).join(', ')}`
+        : '<span class="muted">manual only</span>';
     const paused =
       d.paused === null
         ? `<span class="muted">${d.schedule ? (d.scheduleError ? `unknown: ${esc(d.scheduleError)}` : 'not synced') : '—'}</span>`
@@ -132,15 +137,35 @@ function dagTable(dags: DagSummary[]): string {
 <tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
-function dagFacts(spec: DagSpec): string {
+function dagFacts(spec: DagSpec, specs: readonly DagSpec[]): string {
+  const schedule = spec.schedule
+    ? `${esc(spec.schedule.cron)} (${esc(spec.schedule.timezone)})`
+    : spec.assetSchedule
+      ? `assets: ${spec.assetSchedule.map((a) => `<code>${esc(a)}</code>`).join(', ')}`
+      : 'manual only';
   const facts: Array<[string, string]> = [
-    ['schedule', spec.schedule ? `${esc(spec.schedule.cron)} (${esc(spec.schedule.timezone)})` : 'manual only'],
+    ['schedule', schedule],
     ['version', `<code>${esc(spec.version.slice(0, 12))}</code>`],
     ['tasks', String(spec.tasks.length)],
     ['max active tasks', String(spec.maxActiveTasks)],
     ['task queue', `<code>${esc(spec.taskQueue)}</code>`],
   ];
-  return `${spec.description ? `<p>${esc(spec.description)}</p>` : ''}<div class="facts">${facts.map(([k, v]) => `<div><span>${k}</span>${v}</div>`).join('')}</div>`;
+  return `${spec.description ? `<p>${esc(spec.description)}</p>` : ''}<div class="facts">${facts.map(([k, v]) => `<div><span>${k}</span>${v}</div>`).join('')}</div>${assetEdges(spec, specs)}`;
+}
+
+/** Upstream DAGs → this DAG through its scheduled assets, what its tasks write, and the DAGs that write starts. */
+function assetEdges(spec: DagSpec, specs: readonly DagSpec[]): string {
+  const assets = dagAssets(specs, spec);
+  const dagLink = (dagId: string) => `<a href="${gridHref(dagId)}">${esc(dagId)}</a>`;
+  const items = [
+    ...assets.scheduledOn.map(({ asset, producers }) => {
+      const from = producers.length > 0 ? [...new Set(producers.map((p) => p.dagId))].map(dagLink).join(', ') : '<span class="muted">no DAG writes it</span>';
+      return `<li>${from} → <code>${esc(asset)}</code> → ${esc(spec.dagId)}</li>`;
+    }),
+    ...assets.outlets.map(({ taskId, assets: written }) => `<li>${esc(taskId)} writes ${written.map((a) => `<code>${esc(a)}</code>`).join(', ')}</li>`),
+    ...assets.consumers.map((c) => `<li>${esc(spec.dagId)} → ${c.assets.map((a) => `<code>${esc(a)}</code>`).join(', ')} → ${dagLink(c.dagId)}</li>`),
+  ];
+  return items.length > 0 ? `<section id="assets"><h2>Assets</h2><ul>${items.join('')}</ul></section>` : '';
 }
 
 function legend(): string {
