@@ -3,7 +3,7 @@
  * 50 MB. Anything above a few kilobytes is written to S3 and replaced by an `$offloaded`
  * marker; the receiving activity loads it back. Workflows therefore only ever hold keys.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { TaskContext } from '../../workflows/spec';
 import { getPath, isOffloaded, type OffloadedRef } from '../../workflows/interpreter/templates';
 
@@ -19,13 +19,50 @@ export interface OutputStore {
   store(ctx: TaskContext, value: unknown): Promise<unknown>;
   hydrate(value: unknown): Promise<unknown>;
   load(ref: OffloadedRef): Promise<unknown>;
+  /** Writes a JSON document under `key` (the interpreter's own objects: mapped output parts). */
+  putJson(key: string, json: string): Promise<void>;
+  /** Reads an object as text. */
+  getText(key: string): Promise<string>;
 }
 
+/**
+ * Large documents recently loaded, by key, with their ETag. Every instance of a task mapped over
+ * a large list loads that list to pick its element; without the cache 10,000 instances would
+ * fetch and parse the same object 10,000 times. A HEAD request checks the ETag each time, so an
+ * object rewritten by a re-run upstream task is never served stale. Small objects skip it.
+ */
+const CACHE_MIN_BYTES = 64 * 1024;
+const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+const CACHE_ENTRIES = 4;
+
 export function createOutputStore(s3: S3Client, bucket: string): OutputStore {
+  const cache = new Map<string, { etag: string; value: unknown }>();
+  const getText = async (key: string): Promise<string> => {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await object.Body?.transformToString('utf8')) ?? 'null';
+  };
+  /** The parsed document, and whether it is the cache's (shared) copy. */
+  const fetchParsed = async (ref: OffloadedRef): Promise<[unknown, boolean]> => {
+    const { key, bytes } = ref.$offloaded;
+    if (bytes < CACHE_MIN_BYTES || bytes > CACHE_MAX_BYTES) return [JSON.parse(await getText(key)) as unknown, false];
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const hit = cache.get(key);
+    if (hit && head.ETag !== undefined && hit.etag === head.ETag) return [hit.value, true];
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const value = JSON.parse((await object.Body?.transformToString('utf8')) ?? 'null') as unknown;
+    cache.delete(key);
+    if (object.ETag !== undefined) cache.set(key, { etag: object.ETag, value });
+    if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+    return [value, object.ETag !== undefined];
+  };
   const load = async (ref: OffloadedRef): Promise<unknown> => {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: ref.$offloaded.key }));
-    const text = await object.Body?.transformToString('utf8');
-    return getPath(JSON.parse(text ?? 'null'), ref.path ?? []);
+    const [document, shared] = await fetchParsed(ref);
+    const value = getPath(document, ref.path ?? []);
+    // A task may change what it was given: never hand out the cache's own copy.
+    return shared ? structuredClone(value) : value;
+  };
+  const putJson = async (key: string, json: string): Promise<void> => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: json, ContentType: 'application/json' }));
   };
 
   const hydrate = async (value: unknown): Promise<unknown> => {
@@ -49,5 +86,5 @@ export function createOutputStore(s3: S3Client, bucket: string): OutputStore {
     return ref;
   };
 
-  return { store, hydrate, load };
+  return { store, hydrate, load, putJson, getText };
 }

@@ -155,3 +155,23 @@ test('(specs compiled before branch arms) a branch may only choose its direct do
 test('a cyclic spec is refused', () => {
   assert.throws(() => new RunState(spec([task('a', ['b']), task('b', ['a'])])), /cycle/);
 });
+
+test('the state of a mapped task is summarised; the per-instance list stops at 1,000 instances', () => {
+  const run = new RunState(spec([task('small', [], { kind: 'map' }), task('large', [], { kind: 'map' })]));
+  run.initMap('small', [], 3);
+  run.initMap('large', { $offloaded: { key: 'k', bytes: 1 } }, 50_000);
+  const small = run.record('small').mapped!;
+  small[0] = 'success';
+  small[2] = 'failed';
+  const large = run.record('large').mapped!;
+  large.fill('success');
+  large[7] = 'failed';
+  large[49_999] = 'running';
+
+  const [smallStatus, largeStatus] = run.snapshot();
+  assert.deepEqual(smallStatus!.mapped, ['success', 'pending', 'failed']);
+  assert.deepEqual(smallStatus!.mapSummary, { total: 3, counts: { success: 1, pending: 1, failed: 1 }, failedIndexes: [2] });
+  assert.equal(largeStatus!.mapped, undefined);
+  assert.deepEqual(largeStatus!.mapSummary, { total: 50_000, counts: { success: 49_998, failed: 1, running: 1 }, failedIndexes: [7] });
+  assert.ok(JSON.stringify(largeStatus).length < 1_000);
+});

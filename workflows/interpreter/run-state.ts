@@ -1,4 +1,4 @@
-import type { SkipReason, TaskCheckpoint, TaskStatus } from '../messages';
+import type { MapSummary, SkipReason, TaskCheckpoint, TaskStatus } from '../messages';
 import type { DagSpec, TaskSpec, TaskState } from '../spec';
 import { decide, isTerminal } from './trigger-rules';
 
@@ -177,7 +177,7 @@ export class RunState {
     for (const id of targets) {
       const record = this.record(id);
       Object.assign(record, { state: 'pending', output: undefined, error: undefined, endedAt: undefined, skipReason: undefined });
-      Object.assign(record, { mapped: undefined, mapList: undefined, mapOutputs: undefined, sensorDeadline: undefined });
+      Object.assign(record, { mapped: undefined, mapList: undefined, mapOutputs: undefined, mapParts: undefined, sensorDeadline: undefined });
       this.branchChoices.delete(id);
     }
     const reopened = targets.flatMap((id) => this.reopenDownstream(id));
@@ -204,8 +204,9 @@ export class RunState {
       // A task under way (a checkpoint's sensor between pokes, a half-done mapped task) starts
       // again as pending, with what it had: its deadline, and its finished instances.
       Object.assign(record, { startedAt: saved.startedAt, sensorDeadline: saved.sensorDeadline });
-      if (saved.mapped && (saved.mapOutputs || saved.state === 'success')) {
+      if (saved.mapped && (saved.mapOutputs || saved.mapParts || saved.state === 'success')) {
         Object.assign(record, { mapped: [...saved.mapped], mapList: saved.mapList, mapOutputs: saved.mapOutputs && [...saved.mapOutputs] });
+        if (saved.mapParts) record.mapParts = saved.mapParts.map((p) => p && [...p]);
       }
       if (!isTerminal(saved.state)) continue;
       Object.assign(record, { state: saved.state, output: saved.output, error: saved.error, endedAt: saved.endedAt, skipReason: saved.skipReason });
@@ -256,12 +257,33 @@ export class RunState {
     return this.order.map((id) => ({ ...this.record(id) }));
   }
 
+  /**
+   * Every task's status, for the `state` query. Mapped tasks carry a summary (counts by state,
+   * the first failed indexes); the per-instance list only up to MAPPED_DETAIL_LIMIT instances,
+   * so a 50,000-element map does not make every query half a megabyte.
+   */
   snapshot(): TaskStatus[] {
     return this.order.map((id) => {
-      const { mapList: _list, mapOutputs: _outputs, sensorDeadline: _deadline, ...status } = this.record(id);
-      return { ...status, ...(status.mapped ? { mapped: [...status.mapped] } : {}) };
+      const { mapList: _list, mapOutputs: _outputs, mapParts: _parts, sensorDeadline: _deadline, mapped, ...status } = this.record(id);
+      if (!mapped) return status;
+      return { ...status, ...(mapped.length <= MAPPED_DETAIL_LIMIT ? { mapped: [...mapped] } : {}), mapSummary: summarise(mapped) };
     });
   }
+}
+
+/** Mapped tasks with more instances than this show counts only in the `state` query. */
+export const MAPPED_DETAIL_LIMIT = 1000;
+/** Failed indexes a summary lists. */
+const FAILED_INDEXES_SHOWN = 100;
+
+function summarise(states: readonly TaskState[]): MapSummary {
+  const counts: MapSummary['counts'] = {};
+  const failedIndexes: number[] = [];
+  states.forEach((state, index) => {
+    counts[state] = (counts[state] ?? 0) + 1;
+    if (state === 'failed' && failedIndexes.length < FAILED_INDEXES_SHOWN) failedIndexes.push(index);
+  });
+  return { total: states.length, counts, failedIndexes };
 }
 
 function topologicalOrder(tasks: readonly TaskSpec[]): string[] {

@@ -144,7 +144,7 @@ function graph(run: RunView, spec: DagSpec | undefined): string {
       state: status?.state ?? 'pending',
       kind: 'task' as const,
       href: `#task-${encodeURIComponent(t.id)}`,
-      detail: `${t.kind}${status?.attempts ? ` · ${status.attempts} attempt${status.attempts === 1 ? '' : 's'}` : ''}${status?.mapped ? ` · ${status.mapped.length} mapped` : ''}`,
+      detail: `${t.kind}${status?.attempts ? ` · ${status.attempts} attempt${status.attempts === 1 ? '' : 's'}` : ''}${status?.mapSummary ? ` · ${status.mapSummary.total} mapped` : ''}`,
     };
   });
   const edges = tasks.flatMap((t) => t.upstream.map((from) => ({ from, to: t.id })));
@@ -207,11 +207,12 @@ function taskTable(run: RunView, spec: DagSpec | undefined, open: boolean): stri
 }
 
 function mappedSummary(t: TaskStatus): string {
-  if (!t.mapped) return '';
-  const counts = new Map<string, number>();
-  t.mapped.forEach((s) => counts.set(s, (counts.get(s) ?? 0) + 1));
-  const failed = t.mapped.flatMap((s, i) => (s === 'failed' ? [i] : []));
-  return `<div class="muted">${t.mapped.length} mapped: ${[...counts].map(([s, n]) => `${n} ${esc(s)}`).join(', ')}${failed.length ? `; failed indexes ${failed.slice(0, 20).join(', ')}${failed.length > 20 ? '…' : ''}` : ''}</div>`;
+  const summary = t.mapSummary;
+  if (!summary) return '';
+  const counts = Object.entries(summary.counts).map(([s, n]) => `${n} ${esc(s)}`).join(', ');
+  const failed = summary.failedIndexes;
+  const failedNote = failed.length ? `; failed indexes ${failed.slice(0, 20).join(', ')}${(summary.counts.failed ?? 0) > 20 ? '…' : ''}` : '';
+  return `<div class="muted">${summary.total} mapped: ${counts}${failedNote}</div>`;
 }
 
 function attemptList(attempts: AttemptRow[], execution: string): string {
