@@ -6,13 +6,14 @@
 import type { Request, Response } from 'express';
 import { csrfMeta } from '../csrf';
 
-export type Section = 'dags' | 'runs' | 'backfills' | 'data' | 'reports' | 'schedules';
+export type Section = 'dags' | 'runs' | 'backfills' | 'data' | 'reports' | 'schedules' | 'pools';
 
 const NAV: Array<[Section, string, string]> = [
   ['dags', 'DAGs', '/'],
   ['runs', 'Runs', '/runs'],
   ['backfills', 'Backfills', '/backfills'],
   ['schedules', 'Schedules', '/schedules'],
+  ['pools', 'Pools', '/pools'],
   ['data', 'Data', '/data/quality'],
   ['reports', 'Reports', '/reports'],
 ];

@@ -19,12 +19,18 @@ export function poolPages(ctx: ConsoleContext): Router {
     res.type('html').send(
       page(res, {
         title: 'Pools',
-        section: 'schedules',
-        crumbs: [['Schedules', '/schedules'], ['Pools']],
-        body: pools.length
-          ? `<p class="muted">Slots shared by every DAG's tasks that name the pool. Resize with <code>sluice pools set &lt;name&gt; &lt;slots&gt;</code>.</p>
+        section: 'pools',
+        crumbs: [['Pools']],
+        body: (pools.length
+          ? `<p class="muted">Slots shared by every DAG's tasks that name the pool. Resize with the form below or <code>sluice pools set &lt;name&gt; &lt;slots&gt;</code>.</p>
 <div class="scroll"><table id="pools" class="responsive"><thead><tr><th>pool</th><th>slots</th><th>in use</th><th>waiting</th><th>description</th><th>set</th></tr></thead><tbody>${rows}</tbody></table></div>`
-          : emptyState('No pools.'),
+          : emptyState('No pools.')) + `<section class="card"><h2>Create or resize a pool</h2>
+<form id="set-pool" class="stack" novalidate data-api="/api/pools">
+<label>pool <input name="name" required autocomplete="off" list="pool-names" placeholder="warehouse"><span class="help">Letters, digits, <code>_</code>, <code>.</code> or <code>-</code>; an existing name resizes that pool.</span></label><small class="field-error" data-error-for="name"></small>
+<datalist id="pool-names">${pools.map((p) => `<option value="${esc(p.name)}">`).join('')}</datalist>
+<label>slots <input name="slots" type="number" min="0" max="10000" required data-type="integer"><span class="help">0 closes the pool: its tasks wait. Tasks already running keep their slots.</span></label><small class="field-error" data-error-for="slots"></small>
+<label>description <input name="description" autocomplete="off"><span class="help">Optional; empty keeps the current one.</span></label><small class="field-error" data-error-for="description"></small>
+<div class="actions"><button type="submit">Set pool</button></div></form></section>`,
       }),
     );
   });

@@ -17,6 +17,7 @@ import { checkIdParams } from '../params';
 import { auditForRun, lineageForRun } from '../queries/data';
 import { auditTable, lineageFigure } from './data';
 import { dagGraphSvg, ganttSvg } from '../svg';
+import { poolGateId, poolQuery } from '../../../workflows/pools';
 import { runSlotsId, slotsQuery } from '../../../workflows/run-slots';
 import { whyNotRunning, type WhyInput } from '../why-waiting';
 
@@ -58,12 +59,17 @@ export function runPages(ctx: ConsoleContext): Router {
     const run = await runView(ctx.temporal, ctx.db, req.params.runId);
     const spec = ctx.dags().find((s) => s.dagId === run.dagId);
     const open = run.temporalStatus === 'RUNNING';
-    const [audit, lineage, slots] = await Promise.all([auditForRun(ctx.db, run.runId), lineageForRun(ctx.db, run.runId), open && run.state === 'queued' && spec ? gateOf(ctx, spec) : undefined]);
+    const [audit, lineage, slots, pools] = await Promise.all([
+      auditForRun(ctx.db, run.runId),
+      lineageForRun(ctx.db, run.runId),
+      open && run.state === 'queued' && spec ? gateOf(ctx, spec) : undefined,
+      open ? poolGatesOf(ctx, run) : undefined,
+    ]);
     sendLive(req, res, {
       title: run.runId,
       section: 'runs',
       crumbs: [['DAGs', '/'], [run.dagId, `/dags/${encodeURIComponent(run.dagId)}/grid`], [run.logicalDate ? fmtTime(run.logicalDate) : run.runId]],
-      live: runBody(ctx, run, spec, open, slots) + dataSections(audit, lineage),
+      live: runBody(ctx, run, spec, open, { slots, pools }) + dataSections(audit, lineage),
       open,
     });
   });
@@ -71,7 +77,9 @@ export function runPages(ctx: ConsoleContext): Router {
   return router;
 }
 
-function runBody(ctx: ConsoleContext, run: RunView, spec: DagSpec | undefined, open: boolean, slots: WhyInput['slots']): string {
+type Gates = Pick<WhyInput, 'slots' | 'pools'>;
+
+function runBody(ctx: ConsoleContext, run: RunView, spec: DagSpec | undefined, open: boolean, gates: Gates): string {
   const id = encodeURIComponent(run.runId);
   const own = run.attempts.filter((a) => a.execution.temporalRunId === run.execution);
   const facts: Array<[string, string]> = [
@@ -109,7 +117,7 @@ function runBody(ctx: ConsoleContext, run: RunView, spec: DagSpec | undefined, o
   ].join('');
   return `<div class="facts">${facts.map(([k, v]) => `<div><span>${k}</span>${v}</div>`).join('')}</div>
 <div class="actions">${actions.join(' ')}</div>${notes}
-${open ? whySection(run, spec, own, slots) : ''}
+${open ? whySection(run, spec, own, gates) : ''}
 <h2>Graph</h2><figure id="graph" class="wide">${graph(run, spec)}</figure>
 <h2>Timeline</h2><figure id="gantt" class="wide">${gantt(run, spec, own)}<figcaption class="muted">Bars are attempts; hatched, the time a task waited after its upstream tasks finished.</figcaption></figure>
 <h2>Tasks</h2>${taskTable(run, spec, open)}`;
@@ -125,9 +133,26 @@ async function gateOf(ctx: ConsoleContext, spec: DagSpec): Promise<WhyInput['slo
   }
 }
 
-function whySection(run: RunView, spec: DagSpec | undefined, own: AttemptRow[], slots: WhyInput['slots']): string {
+/** The gates of the pools this run's tasks wait for, as they answer now; a gate that cannot answer is left out. */
+async function poolGatesOf(ctx: ConsoleContext, run: RunView): Promise<WhyInput['pools']> {
+  const names = [...new Set(run.tasks.flatMap((t) => (t.waitingFor ? [t.waitingFor.pool] : [])))];
+  if (names.length === 0) return undefined;
+  const answers = await Promise.all(
+    names.map(async (name) => {
+      try {
+        const gate = await ctx.temporal.workflow.getHandle(poolGateId(name)).query(poolQuery);
+        return [[name, { size: gate.size, inUse: gate.inUse, waiting: gate.waiting.map((w) => ({ key: w.key })) }]] as const;
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return Object.fromEntries(answers.flat());
+}
+
+function whySection(run: RunView, spec: DagSpec | undefined, own: AttemptRow[], gates: Gates): string {
   if (!spec) return '';
-  const why = whyNotRunning({ spec, runId: run.runId, slots, run: { state: run.state, operatorDeadline: run.operatorDeadline, tasks: run.tasks }, attempts: own, now: new Date() });
+  const why = whyNotRunning({ spec, runId: run.runId, ...gates, run: { state: run.state, operatorDeadline: run.operatorDeadline, tasks: run.tasks }, attempts: own, now: new Date() });
   if (!why.run && why.tasks.length === 0) return '';
   const items = why.tasks.map((t) => `<li data-task="${esc(t.taskId)}"><b>${esc(t.taskId)}</b> ${stateBadge(t.state)}: ${esc(t.reason)}</li>`).join('');
   return `<section id="why" class="card why"><h2>Why is this not running?</h2>${why.run ? `<p>${esc(why.run)}</p>` : ''}${items ? `<ul>${items}</ul>` : ''}</section>`;
