@@ -74,6 +74,12 @@ export interface Config {
      */
     gateCheckIntervalMs: number;
   };
+  /**
+   * `SLUICE_POOLS` (`warehouse=4,api=2`): slot pools declared in config. `sluice up` and
+   * `sluice worker` create the missing ones at start; a size changed since (`sluice pools set`,
+   * the console) is kept.
+   */
+  pools: Array<{ name: string; slots: number }>;
   /** Explicit paths to the server binaries; when unset `ensureTool` finds or installs them. */
   tools: {
     temporal: string | undefined;
@@ -115,6 +121,22 @@ const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
 
 const nonEmpty = z.string().trim().min(1, { error: 'must not be empty' });
 
+/** `warehouse=4,api=2`: slot pools and their sizes (names as `sluice pools set` takes them). */
+const poolList = z
+  .string()
+  .transform((text, ctx) => {
+    const pools: Array<{ name: string; slots: number }> = [];
+    for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+      const match = /^([A-Za-z0-9_.-]{1,100})=(\d{1,5})$/.exec(entry);
+      if (!match || Number(match[2]) > 10_000) {
+        ctx.addIssue({ code: 'custom', message: `'${entry}' must be name=slots (a name of letters, digits, '_', '.' or '-'; 0 to 10000 slots)` });
+        return z.NEVER;
+      }
+      pools.push({ name: match[1]!, slots: Number(match[2]) });
+    }
+    return pools;
+  });
+
 const envSchema = z.object({
   TEMPORAL_ADDRESS: envVar(hostPort.optional()),
   TEMPORAL_NAMESPACE: envVar(nonEmpty.default('default')),
@@ -145,6 +167,7 @@ const envSchema = z.object({
       .max(3_600_000, { error: 'must be at most 3600000 (1 h)' })
       .default(30_000),
   ),
+  SLUICE_POOLS: envVar(poolList.default([])),
   SLUICE_CONSOLE_URL: envVar(httpUrl.optional()),
   SLUICE_ALERT_WEBHOOK_URL: envVar(httpUrl.optional()),
 });
@@ -213,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     alerts: { webhookUrl: e.SLUICE_ALERT_WEBHOOK_URL },
     dagsDir: e.SLUICE_DAGS_DIR ? path.resolve(e.SLUICE_DAGS_DIR) : DEFAULT_DAGS_DIR,
     worker: { metricsAddress: e.SLUICE_WORKER_METRICS, gateCheckIntervalMs: e.SLUICE_GATE_CHECK_INTERVAL_MS },
+    pools: e.SLUICE_POOLS,
     tools: {
       temporal: e.TEMPORAL_CLI_PATH && path.resolve(e.TEMPORAL_CLI_PATH),
       rclone: e.RCLONE_PATH && path.resolve(e.RCLONE_PATH),

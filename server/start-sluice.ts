@@ -13,6 +13,7 @@ import { runMigrations } from '../infra/db/migrate';
 import { startStack } from '../infra/dev-stack/stack';
 import type { Logger } from '../infra/logger';
 import { writeWorkflowBundle } from '../workers/bundle';
+import { declarePools } from './client/pools';
 import { createConsoleApp } from './console/app';
 import { consoleToken } from './console/token';
 import { loadDags, type LoadedDags } from './dag-registry';
@@ -72,6 +73,7 @@ export async function startSluice(config: Config, log: Logger, options: StartOpt
     log.info(synced, 'schedules synced');
     const db = createKnex(config.postgres.databaseUrl, { maxConnections: 5 });
     stops.push(() => db.destroy());
+    await declarePools(db, config.pools);
     const token = await consoleToken(config.home, config.console.token);
     const app = createConsoleApp({ temporal: client, db, token, logger: log, temporalUiUrl: stack.temporalUiUrl, dags: () => dags.dags.map((d) => d.spec) });
     const server = await listen(app, config.console.port);

@@ -15,7 +15,9 @@ import { Connection } from '@temporalio/client';
 import type { Config } from '../infra/config';
 import { ensureSearchAttributes } from '../infra/dev-stack/temporal-server';
 import type { Logger } from '../infra/logger';
+import { declarePools } from '../server/client/pools';
 import { loadDags } from '../server/dag-registry';
+import { createKnex } from '../infra/db/knex';
 import { startBookkeeper } from './bookkeeper';
 import { defaultTaskQueues, startWorkers } from './start-workers';
 
@@ -39,6 +41,7 @@ export async function runWorkerProcess(config: Config, options: WorkerProcessOpt
   for (const error of loaded.errors) log.error(error);
   const taskQueues = options.taskQueues ?? defaultTaskQueues(loaded.dags);
   await registerSearchAttributes(config);
+  await declareConfiguredPools(config);
   const running = await startWorkers(
     config,
     { tasks: loaded.tasks, dags: loaded.dags.map((d) => d.spec), taskQueues, maxConcurrentActivities: options.concurrency, workflowBundlePath: options.workflowBundlePath },
@@ -103,5 +106,16 @@ async function registerSearchAttributes(config: Config): Promise<void> {
     await ensureSearchAttributes(connection, namespace);
   } finally {
     await connection.close();
+  }
+}
+
+/** The pools `SLUICE_POOLS` declares, created if missing (a worker may be the first process of a deployment to start). */
+async function declareConfiguredPools(config: Config): Promise<void> {
+  if (config.pools.length === 0) return;
+  const db = createKnex(config.postgres.databaseUrl, { maxConnections: 1 });
+  try {
+    await declarePools(db, config.pools);
+  } finally {
+    await db.destroy();
   }
 }

@@ -54,6 +54,16 @@ export async function listPools(db: Knex, temporal: Client): Promise<PoolInfo[]>
   return Promise.all(pools.map(async (p) => ({ ...p, ...(await usage(temporal, p.name)) })));
 }
 
+/**
+ * Creates the pools declared in config (`SLUICE_POOLS`) that do not exist yet. A pool that exists
+ * keeps its size: one set at runtime wins over the declaration until it is set again.
+ */
+export async function declarePools(db: Knex, pools: ReadonlyArray<{ name: string; slots: number }>): Promise<void> {
+  if (pools.length === 0) return;
+  const rows = pools.map((p) => ({ name: p.name, slots: p.slots, description: 'declared in SLUICE_POOLS' }));
+  await fromPostgres(db('sluice.pools').insert(rows).onConflict('name').ignore());
+}
+
 /** Creates or resizes a pool; a running gate takes the new size at once. Without `description`, the old one stays. */
 export async function setPool(db: Knex, temporal: Client, input: { name: string; slots: number; description?: string }): Promise<PoolInfo> {
   const fields = { slots: input.slots, updated_at: db.fn.now(), ...(input.description !== undefined ? { description: input.description } : {}) };

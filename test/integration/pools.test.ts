@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { dag } from '../../dags/sdk';
-import { setPool } from '../../server/client/pools';
+import { declarePools, listPools, setPool } from '../../server/client/pools';
 import { startDagRun, type StartedRun } from '../../server/client/start-run';
 import { createConsoleApp } from '../../server/console/app';
 import { whyNotRunning } from '../../server/console/why-waiting';
@@ -144,6 +144,19 @@ test('three DAGs sharing a pool of 2 never run more than two of its tasks at onc
     child.kill('SIGKILL');
     await replacement?.stop();
   }
+});
+
+test('pools declared in SLUICE_POOLS are created when missing; a size set at runtime is kept', async () => {
+  const db = worker.resources.warehouse;
+  const name = `${TQ}-declared`;
+  await db('sluice.pools').where({ name }).delete();
+  await declarePools(db, [{ name, slots: 3 }]);
+  assert.equal((await listPools(db, worker.client)).find((p) => p.name === name)?.slots, 3);
+  await setPool(db, worker.client, { name, slots: 7 });
+  await declarePools(db, [{ name, slots: 3 }]);
+  const pool = (await listPools(db, worker.client)).find((p) => p.name === name);
+  assert.equal(pool?.slots, 7, 'the runtime size wins over the declaration');
+  await db('sluice.pools').where({ name }).delete();
 });
 
 test('waiters go in by priorityWeight, higher first, then in the order they asked', { timeout: 60_000 }, async () => {
@@ -314,9 +327,21 @@ test('the console: GET /api/pools and PUT /api/pools/:name, with 400s that name 
   assert.equal((await call('PUT', `/api/pools/${POOL.api}`, { slots: 1 }, false)).status, 401);
   assert.equal((await worker.resources.warehouse('sluice.pools').where({ name: POOL.api }).first('slots'))?.slots, 5, 'refused requests changed nothing');
 
+  // The /pools page's form posts the name in the body; an empty description keeps the old one.
+  const formPost = await call('POST', '/api/pools', { name: POOL.api, slots: 6, description: '' });
+  assert.equal(formPost.status, 200);
+  assert.deepEqual(((await formPost.json()) as { slots: number; description: string; location: string }).location, '/pools');
+  assert.equal((await worker.resources.warehouse('sluice.pools').where({ name: POOL.api }).first('description'))?.description, 'api test');
+  const badPost = await call('POST', '/api/pools', { name: 'no spaces', slots: 'many' });
+  assert.equal(badPost.status, 400);
+  assert.deepEqual(Object.keys(((await badPost.json()) as { fields: Record<string, string> }).fields).sort(), ['name', 'slots']);
+  assert.equal((await call('POST', '/api/pools', { name: POOL.api, slots: 1 }, false)).status, 401);
+  await call('PUT', `/api/pools/${POOL.api}`, { slots: 5 });
+
   const html = await fetch(`${origin}/pools`, { headers: { authorization: `Bearer ${TOKEN}`, accept: 'text/html' } });
   assert.equal(html.status, 200);
   const text = await html.text();
   assert.match(text, new RegExp(`<tr data-pool="${POOL.api}"><td data-label="pool"><code>${POOL.api}</code></td><td data-label="slots">5</td>`));
   assert.ok(!/<script>|style=/.test(text), 'no inline script or style');
+  assert.match(text, /<form id="set-pool" class="stack" novalidate data-api="\/api\/pools">/);
 });

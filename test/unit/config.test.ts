@@ -87,6 +87,18 @@ test('malformed values fail with the variable named and no secret echoed', () =>
   assert.throws(() => loadConfig({ TEMPORAL_ADDRESS: 'http://temporal:7233' }), /TEMPORAL_ADDRESS: must be host:port/);
 });
 
+test('SLUICE_POOLS declares pools as name=slots; a bad entry is named', () => {
+  assert.deepEqual(loadConfig({}).pools, []);
+  assert.deepEqual(loadConfig({ SLUICE_POOLS: 'warehouse=4, api.v2=0,' }).pools, [
+    { name: 'warehouse', slots: 4 },
+    { name: 'api.v2', slots: 0 },
+  ]);
+  assert.throws(() => loadConfig({ SLUICE_POOLS: 'warehouse=4,bad pool=2' }), /SLUICE_POOLS: 'bad pool=2' must be name=slots/);
+  assert.throws(() => loadConfig({ SLUICE_POOLS: 'big=20000' }), /SLUICE_POOLS: 'big=20000' must be name=slots/);
+  assert.equal(loadConfig({}).worker.gateCheckIntervalMs, 30_000);
+  assert.throws(() => loadConfig({ SLUICE_GATE_CHECK_INTERVAL_MS: '10' }), /SLUICE_GATE_CHECK_INTERVAL_MS: must be at least 1000/);
+});
+
 test('redactedConfig masks secrets and URL passwords, keeps the rest', () => {
   const config = loadConfig({
     DATABASE_URL: 'postgres://etl:hunter2@db.internal:5432/warehouse',
