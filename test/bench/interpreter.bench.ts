@@ -12,10 +12,10 @@
  */
 import { dag } from '../../dags/sdk';
 import { temporal } from '@temporalio/proto';
-import type { Knex } from 'knex';
 import { double, echo, range, add, testTasks } from '../fixtures/tasks';
 import { compileOrThrow, startRun } from '../support/dag-runs';
 import { startTestWorker } from '../support/test-worker';
+import { percentile, recordedHops } from './chain-hops';
 
 const EventType = temporal.api.enums.v1.EventType;
 const TQ = 'bench';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     await run.handle.result();
     const chainWall = Date.now() - t0;
     const hops = await hopLatencies(run.handle.fetchHistory.bind(run.handle));
-    const recorded = await recordedHops(w.resources.warehouse, run.handle.workflowId);
+    const recorded = await recordedHops(w.resources.warehouse, run.handle.workflowId, 100);
 
     const fanOut = compileOrThrow(
       dag('bench_fan_out', { taskQueue: TQ, maxActiveTasks: 64 }, ({ task, map }) => {
@@ -80,28 +80,6 @@ async function hopLatencies(fetchHistory: () => Promise<temporal.api.history.v1.
     if (next) hops.push(ms(next) - ms(done));
   }
   return hops.slice(1, -1);
-}
-
-/** Each attempt's recorded start minus its upstream's recorded end (the chain is t0 → t99), once all 100 rows are closed. */
-async function recordedHops(db: Knex, runId: string): Promise<number[]> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    const rows = await db.withSchema('sluice').table('task_attempts').where({ run_id: runId }).whereNotNull('ended_at').select<{ task_id: string; started_at: Date; ended_at: Date }[]>('task_id', 'started_at', 'ended_at');
-    if (rows.length < 100) continue;
-    const byTask = new Map(rows.map((r) => [r.task_id, r]));
-    const hops: number[] = [];
-    for (let i = 1; i < 100; i++) {
-      const previous = byTask.get(`t${i - 1}`);
-      const current = byTask.get(`t${i}`);
-      if (previous && current) hops.push(current.started_at.getTime() - previous.ended_at.getTime());
-    }
-    return hops;
-  }
-  throw new Error(`the attempts of ${runId} were not all recorded within 30 s`);
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 main().catch((err) => {

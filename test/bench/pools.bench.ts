@@ -6,12 +6,12 @@
  * the ask to the pool's gate, its grant, and the release of the upstream's slots. Prints numbers;
  * asserts nothing. Run with `npm run bench:pools`.
  */
-import type { Knex } from 'knex';
 import { dag } from '../../dags/sdk';
 import { setPool } from '../../server/client/pools';
 import { poolGateId } from '../../workflows/pools';
 import { echo, testTasks } from '../fixtures/tasks';
 import { compileOrThrow, startRun } from '../support/dag-runs';
+import { percentile, recordedHops } from './chain-hops';
 import { startTestWorker } from '../support/test-worker';
 
 const TQ = 'bench-pools';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       await run.handle.result();
       const wallMs = Date.now() - t0;
-      const hops = await recordedHops(w.resources.warehouse, run.runId);
+      const hops = await recordedHops(w.resources.warehouse, run.runId, TASKS);
       result[name] = { tasks: TASKS, wallMs, hopP50Ms: percentile(hops, 50), hopP95Ms: percentile(hops, 95), hopMaxMs: Math.max(...hops) };
     }
     const [none, pooled] = [result.withoutPool, result.withPool] as [{ hopP50Ms: number; hopP95Ms: number }, { hopP50Ms: number; hopP95Ms: number }];
@@ -52,28 +52,6 @@ async function main(): Promise<void> {
     await w.resources.warehouse('sluice.pools').where({ name: POOL }).delete();
     await w.stop();
   }
-}
-
-/** Each attempt's recorded start minus its upstream's recorded end (the chain is t0 → t99), once all rows are closed. */
-async function recordedHops(db: Knex, runId: string): Promise<number[]> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    const rows = await db.withSchema('sluice').table('task_attempts').where({ run_id: runId }).whereNotNull('ended_at').select<{ task_id: string; started_at: Date; ended_at: Date }[]>('task_id', 'started_at', 'ended_at');
-    if (rows.length < TASKS) continue;
-    const byTask = new Map(rows.map((r) => [r.task_id, r]));
-    const hops: number[] = [];
-    for (let i = 1; i < TASKS; i++) {
-      const previous = byTask.get(`t${i - 1}`);
-      const current = byTask.get(`t${i}`);
-      if (previous && current) hops.push(current.started_at.getTime() - previous.ended_at.getTime());
-    }
-    return hops;
-  }
-  throw new Error(`the attempts of ${runId} were not all recorded within 30 s`);
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 main().catch((err) => {
