@@ -6,7 +6,7 @@
  *   carries what the closed one recorded for every task; only the cleared tasks run, reading the
  *   kept tasks' recorded outputs.
  */
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { dagRun } from '../../workflows/dag-run';
 import { clearTaskUpdate, stateQuery, type DagRunInput, type DagRunResult } from '../../workflows/messages';
@@ -46,19 +46,25 @@ async function clearClosedRun(client: Client, run: WorkflowHandle<typeof dagRun>
   // Attempt numbers go on from the closed execution; its outputs stay where they are (inline
   // in the recorded state, or as S3 keys), so kept tasks hand them on without running.
   const resumed: DagRunInput = { ...input, logicalDate: recorded.logicalDate, resume: { tasks: recorded.tasks, cleared } };
-  const started = await client.workflow.start<typeof dagRun>('dagRun', {
-    workflowId: run.workflowId,
-    taskQueue: input.spec.taskQueue,
-    args: [resumed],
-    workflowIdConflictPolicy: 'FAIL',
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    typedSearchAttributes: [
-      { key: DagIdKey, value: input.spec.dagId },
-      { key: LogicalDateKey, value: new Date(recorded.logicalDate) },
-      { key: DagRunStateKey, value: 'queued' },
-    ],
-    staticSummary: `${input.spec.dagId} ${recorded.logicalDate}: cleared ${cleared.join(', ')}`,
-  });
+  const started = await client.workflow
+    .start<typeof dagRun>('dagRun', {
+      workflowId: run.workflowId,
+      taskQueue: input.spec.taskQueue,
+      args: [resumed],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: DagIdKey, value: input.spec.dagId },
+        { key: LogicalDateKey, value: new Date(recorded.logicalDate) },
+        { key: DagRunStateKey, value: 'queued' },
+      ],
+      staticSummary: `${input.spec.dagId} ${recorded.logicalDate}: cleared ${cleared.join(', ')}`,
+    })
+    .catch((err: unknown) => {
+      // Two clears (or a clear and a re-run) of one closed run at once: only the first starts it.
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ClearRefusedError(`${run.workflowId} is running again (another clear or re-run started it); clear the task in that run, or wait for it to finish`);
+      throw err;
+    });
   return { runId: run.workflowId, mode: 'closed', tasks: cleared, execution: started.firstExecutionRunId };
 }
 
