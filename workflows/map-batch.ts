@@ -14,7 +14,7 @@
 import * as wf from '@temporalio/workflow';
 import type { DagSpec, TaskContext, TaskState } from './spec';
 import { RunState } from './interpreter/run-state';
-import { system } from './interpreter/system-activities';
+import { bulk, system } from './interpreter/system-activities';
 import { TaskExecutor } from './interpreter/task-executor';
 
 type RunContext = Omit<TaskContext, 'taskId' | 'attempt' | 'mapIndex'>;
@@ -96,7 +96,7 @@ export async function mapBatch(input: MapBatchInput): Promise<MapBatchResult> {
     for (let i = start; i < end; i++) if (input.states[i - input.from] !== 'success') ran[i - start] = outputs[i] ?? null;
     const key = `${input.outputsPrefix}/part-${String(start).padStart(6, '0')}.json`;
     const previousKey = input.previousParts?.[part];
-    await system.storeMapOutputs({ key, length: end - start, outputs: ran, ...(previousKey ? { previousKey } : {}) });
+    await bulk.storeMapOutputs({ key, length: end - start, outputs: ran, ...(previousKey ? { previousKey } : {}) });
     parts.push(key);
   }
   const attempts = executor.instanceAttemptCounts();

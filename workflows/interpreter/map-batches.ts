@@ -11,7 +11,7 @@ import * as wf from '@temporalio/workflow';
 import type { MapBatchResult, mapBatch } from '../map-batch';
 import type { DagSpec, TaskContext, TaskSpec } from '../spec';
 import type { RunState } from './run-state';
-import { system } from './system-activities';
+import { bulk } from './system-activities';
 
 type RunContext = Omit<TaskContext, 'taskId' | 'attempt' | 'mapIndex'>;
 
@@ -77,7 +77,7 @@ export async function runMapBatches({ run, spec, context, taskId, instanceAttemp
     run.finish(taskId, 'failed', { now, error: `${failed} of ${states.length} mapped instances failed (indexes ${failedIndexes(states).join(', ')}); last: ${lastError ?? 'unknown'}` });
     return;
   }
-  const output = await system.joinMapOutputs({ parts: parts.flat(), key: `${prefix}.json` });
+  const output = await bulk.joinMapOutputs({ parts: parts.flat(), key: `${prefix}.json` });
   run.finish(taskId, 'success', { now, output });
 }
 

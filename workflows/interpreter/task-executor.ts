@@ -10,7 +10,7 @@ import { INLINE_MAP_LIMIT, MAX_MAPPED, runMapBatches } from './map-batches';
 import type { RunState } from './run-state';
 import { poolHolderKey } from '../pools';
 import { PoolSlots } from './pool-slots';
-import { system } from './system-activities';
+import { bulk, system } from './system-activities';
 import { getPath, isOffloaded, resolveTemplate } from './templates';
 
 type RunContext = Omit<TaskContext, 'taskId' | 'attempt' | 'mapIndex'>;
@@ -175,7 +175,7 @@ export class TaskExecutor {
       const list = getPath(this.run.output(over.task), over.path);
       let length: number;
       if (Array.isArray(list)) length = list.length;
-      else if (isOffloaded(list)) length = await system.measureList(list);
+      else if (isOffloaded(list)) length = await bulk.measureList(list);
       else throw new Error(`task '${task.id}' maps over '${over.task}', whose output is not a list`);
       if (length > MAX_MAPPED) {
         throw new Error(`task '${task.id}' would map over ${length} elements; the limit is ${MAX_MAPPED}: map over batches instead`);
