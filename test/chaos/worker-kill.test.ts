@@ -18,6 +18,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createKnex } from '../../infra/db/knex';
 import { ensureBucket } from '../../infra/s3';
+import { runIdFor } from '../../server/client/run-id';
 import { startDagRun } from '../../server/client/start-run';
 import { waitForOutcome } from '../../server/client/wait';
 import { seedDemo } from '../../server/demo';
@@ -81,11 +82,25 @@ before(async () => {
 });
 after(async () => {
   if (worker) await stopWorker(worker);
+  await forgetTheDays();
   await connection?.close();
   await source.destroy();
   await warehouse.destroy();
   s3.destroy();
 });
+
+/**
+ * The warehouse is shared by every test file: take out what these days loaded, as
+ * console-data.test.ts does. Left in, dim_customer would hold June versions of the customers the
+ * later files' seeds load for earlier days, and their sales would find no valid version.
+ */
+async function forgetTheDays(): Promise<void> {
+  const runIds = DAYS.map((day) => runIdFor('daily_etl', dailyRunDate(day)));
+  await warehouse('warehouse.fact_sales').whereIn('load_date', DAYS).delete();
+  for (const table of ['warehouse.dim_customer', 'warehouse.dim_product', 'ops.exceptions', 'ops.audit_log', 'ops.lineage']) {
+    await warehouse(table).whereIn('run_id', runIds).delete();
+  }
+}
 
 /** `sluice worker --queues <TQ>`: the production worker, loading the real DAG folder; ready when it polls. */
 async function startWorker(): Promise<ChildProcess> {
