@@ -151,8 +151,7 @@ export async function dagRun(input: DagRunInput): Promise<DagRunResult> {
    * before assets existed) issue no command.
    */
   const recordAssets = async (): Promise<void> => {
-    const states = new Map(run.snapshot().map((t) => [t.id, t.state]));
-    const outlets = spec.tasks.filter((t) => (t.outlets?.length ?? 0) > 0 && states.get(t.id) === 'success').map((t) => ({ taskId: t.id, assets: t.outlets ?? [] }));
+    const outlets = spec.tasks.filter((t) => (t.outlets?.length ?? 0) > 0 && run.record(t.id).state === 'success').map((t) => ({ taskId: t.id, assets: t.outlets ?? [] }));
     if (outlets.length === 0) return;
     await system.recordAssetEvents({ dagId: spec.dagId, runId: info.workflowId, logicalDate, dataIntervalStart: interval.start, dataIntervalEnd: interval.end, outlets });
   };

@@ -13,6 +13,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { DagSpec, TaskContext, TaskState } from './spec';
+import { inSlice } from './interpreter/map-batches';
 import { RunState } from './interpreter/run-state';
 import { bulk, system } from './interpreter/system-activities';
 import { TaskExecutor } from './interpreter/task-executor';
@@ -109,10 +110,4 @@ export async function mapBatch(input: MapBatchInput): Promise<MapBatchResult> {
     parts,
     ...(record.error !== undefined ? { error: record.error } : {}),
   };
-}
-
-/** Whether a `taskId[index]` key belongs to the slice. */
-function inSlice(key: string, from: number, to: number): boolean {
-  const index = Number(/\[(\d+)\]$/.exec(key)?.[1] ?? -1);
-  return index >= from && index < to;
 }

@@ -86,7 +86,8 @@ function batchTask(task: TaskSpec): TaskSpec {
   return { ...task, upstream: [], triggerRule: 'all_success' };
 }
 
-function inSlice(key: string, from: number, to: number): boolean {
+/** Whether a `taskId[index]` attempt key belongs to the slice [from, to). */
+export function inSlice(key: string, from: number, to: number): boolean {
   const index = Number(/\[(\d+)\]$/.exec(key)?.[1] ?? -1);
   return index >= from && index < to;
 }
