@@ -57,7 +57,8 @@ export class ConnectionPool implements Connections {
       const client = createS3Client({
         s3: {
           ...this.lake,
-          endpoint: endpoint ?? this.lake.endpoint,
+          // A connection with its own endpoint is an S3-compatible server, whatever the lake is.
+          ...(endpoint ? { mode: 'compatible' as const, endpoint, forcePathStyle: true } : {}),
           region: region ?? this.lake.region,
           accessKeyId: credentials?.accessKeyId ?? this.lake.accessKeyId,
           secretAccessKey: credentials?.secretAccessKey ?? this.lake.secretAccessKey,

@@ -5,7 +5,6 @@
  * `stop()` that takes it all down: the worker first, then the rest in reverse order.
  */
 import { Client, Connection } from '@temporalio/client';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Config } from '../infra/config';
 import { createKnex } from '../infra/db/knex';
@@ -14,13 +13,13 @@ import { startStack } from '../infra/dev-stack/stack';
 import type { Logger } from '../infra/logger';
 import { writeWorkflowBundle } from '../workers/bundle';
 import { declarePools } from './client/pools';
-import { createConsoleApp } from './console/app';
-import { consoleToken } from './console/token';
+import { serveConsole } from './console/serve';
 import { loadDags, type LoadedDags } from './dag-registry';
 import { createReloader, type Reloader } from './dev/hot-reload';
 import { watchCode, type CodeWatcher } from './dev/watch-code';
 import { superviseWorker, type WorkerSupervisor } from './dev/worker-supervisor';
 import { syncSchedules } from './schedules/sync';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 
 /** Task code outside the DAG folder: watched and re-imported with it. */
 const ACTIVITIES_DIR = path.resolve(__dirname, '../activities');
@@ -66,7 +65,7 @@ export async function startSluice(config: Config, log: Logger, options: StartOpt
   try {
     await runMigrations(config.postgres.databaseUrl);
     worker = superviseWorker({ workflowBundlePath: await bundling, log });
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const synced = await syncSchedules(client, dags.dags.map((d) => d.spec));
@@ -74,10 +73,8 @@ export async function startSluice(config: Config, log: Logger, options: StartOpt
     const db = createKnex(config.postgres.databaseUrl, { maxConnections: 5 });
     stops.push(() => db.destroy());
     await declarePools(db, config.pools);
-    const token = await consoleToken(config.home, config.console.token);
-    const app = createConsoleApp({ temporal: client, db, token, logger: log, temporalUiUrl: stack.temporalUiUrl, dags: () => dags.dags.map((d) => d.spec) });
-    const server = await listen(app, config.console.port);
-    stops.push(() => new Promise((resolve) => server.close(resolve)));
+    const served = await serveConsole({ config, temporal: client, db, log, temporalUiUrl: stack.temporalUiUrl, dags: () => dags.dags.map((d) => d.spec) });
+    stops.push(() => served.close());
     if (options.watch) {
       const live = (reloader = createReloader({
         dagsDir: config.dagsDir,
@@ -90,11 +87,10 @@ export async function startSluice(config: Config, log: Logger, options: StartOpt
       }));
       watcher = watchCode([config.dagsDir, ACTIVITIES_DIR], (files) => live.reload(files), { ignore: [SDK_DIR], log });
     }
-    const consoleUrl = `http://127.0.0.1:${config.console.port}`;
     const supervised = worker;
     return {
-      consoleUrl,
-      consoleLoginUrl: `${consoleUrl}/?token=${token}`,
+      consoleUrl: served.url,
+      consoleLoginUrl: `${served.url}/?token=${served.token}`,
       temporalUiUrl: stack.temporalUiUrl,
       client,
       dags: () => dags,
@@ -105,13 +101,4 @@ export async function startSluice(config: Config, log: Logger, options: StartOpt
     await stop();
     throw err;
   }
-}
-
-function listen(app: ReturnType<typeof createConsoleApp>, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, '127.0.0.1', () => resolve(server));
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} for the console is in use; set SLUICE_CONSOLE_PORT`) : err),
-    );
-  });
 }

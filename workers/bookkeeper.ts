@@ -12,13 +12,15 @@
  */
 import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { OPEN_STATES } from '../activities/system';
+import type { Config } from '../infra/config';
 import { createKnex } from '../infra/db/knex';
 import type { Logger } from '../infra/logger';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 import type { DagRunState } from '../workflows/spec';
 
 export interface BookkeeperOptions {
   databaseUrl: string;
-  temporal: { address: string; namespace: string };
+  temporal: Pick<Config['temporal'], 'address' | 'namespace' | 'tls' | 'apiKey'>;
   log: Logger;
   /** Time between rounds (default 30 s); a round also runs at start. */
   intervalMs?: number;
@@ -127,7 +129,7 @@ export function startBookkeeper(options: BookkeeperOptions): Bookkeeper {
 
   const connect = async (): Promise<Temporal> => {
     if (!temporal) {
-      const connection = await Connection.connect({ address: options.temporal.address, connectTimeout: '5s' });
+      const connection = await Connection.connect({ ...temporalConnectionOptions(options.temporal), connectTimeout: '5s' });
       temporal = { connection, client: new Client({ connection, namespace: options.temporal.namespace }) };
     }
     return temporal;

@@ -9,10 +9,25 @@ import { createLogger } from '../logger';
 export function createKnex(url: string, options: { maxConnections?: number } = {}): Knex {
   return knex({
     client: 'pg',
-    connection: url,
+    connection: pgConnectionString(url),
     pool: { min: 0, max: options.maxConnections ?? 10 },
     log: knexLog(),
   });
+}
+
+/**
+ * `url` with `sslmode` meaning what it means to libpq and psql. node-postgres by default treats
+ * `require` and `verify-ca` as `verify-full`, so a managed database that documents
+ * `sslmode=require` would fail its certificate check; `uselibpqcompat=true` gives libpq's meaning
+ * (require: encrypted, certificate not checked unless `sslrootcert` is given; verify-ca: signed by
+ * `sslrootcert`, any host name). Modes libpq and pg agree on are left alone.
+ */
+export function pgConnectionString(url: string): string {
+  const u = new URL(url);
+  const mode = u.searchParams.get('sslmode');
+  if (!(mode === 'require' || mode === 'verify-ca') || u.searchParams.has('uselibpqcompat')) return url;
+  u.searchParams.set('uselibpqcompat', 'true');
+  return u.toString();
 }
 
 /**

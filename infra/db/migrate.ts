@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import pg from 'pg';
-import { createKnex } from './knex';
+import { createKnex, pgConnectionString } from './knex';
 
 const MIGRATIONS_SCHEMA = 'sluice';
 
@@ -17,7 +17,7 @@ const MIGRATIONS_SCHEMA = 'sluice';
  */
 export async function runMigrations(databaseUrl: string): Promise<string[]> {
   // The lock lives in this session; if the process dies, Postgres releases it with the connection.
-  const lock = new pg.Client({ connectionString: databaseUrl });
+  const lock = new pg.Client({ connectionString: pgConnectionString(databaseUrl) });
   await lock.connect();
   const db = createKnex(databaseUrl, { maxConnections: 2 });
   try {

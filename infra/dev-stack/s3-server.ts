@@ -22,6 +22,8 @@ export interface S3ServerOptions {
 
 export async function startS3Server(config: Config, options: S3ServerOptions): Promise<ServerProcess> {
   const { port, accessKeyId, secretAccessKey } = config.s3;
+  // Config gives the embedded server its own default keys; only S3_ENDPOINT=aws leaves them unset.
+  if (accessKeyId === undefined || secretAccessKey === undefined) throw new Error('the embedded S3 server needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
   const rclone = await ensureTool('rclone', config, options.log);
   await assertPortFree(port, 'the embedded S3 server', 'set SLUICE_S3_PORT, or S3_ENDPOINT for an external server');
   const root = path.join(config.home, 's3');

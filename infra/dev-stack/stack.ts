@@ -12,6 +12,7 @@ import { reapOrphans } from './process';
 import { startS3Server } from './s3-server';
 import { superviseServer } from './supervise';
 import { ensureSearchAttributes, startTemporalServer } from './temporal-server';
+import { temporalConnectionOptions } from '../temporal-connection';
 
 export interface StackOptions {
   /** Start the Temporal dev server without its Web UI. */
@@ -95,7 +96,7 @@ async function bringUpTemporal(
     const server = await superviseServer('temporal', (signal) => startTemporalServer(config, { headless, log, signal }), log);
     return { uiUrl: headless ? undefined : `http://127.0.0.1:${config.temporal.uiPort}`, stop: server.stop };
   }
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 10_000 });
+  const connection = await Connection.connect({ ...temporalConnectionOptions(config.temporal), connectTimeout: 10_000 });
   try {
     await ensureSearchAttributes(connection, config.temporal.namespace);
   } finally {

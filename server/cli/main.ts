@@ -13,6 +13,7 @@ import { registerBackfill } from './commands/backfill';
 import { registerBackfills } from './commands/backfills';
 import { registerClear } from './commands/clear';
 import { registerConfig } from './commands/config';
+import { registerConsole } from './commands/console';
 import { registerConnectionCommands } from './commands/connections';
 import { registerDagCommands } from './commands/dags';
 import { registerDbCommands } from './commands/db';
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBackfills(program, output, getSession);
   registerConfig(program, output, getSession);
   registerWorker(program);
+  registerConsole(program, output, getSession);
   registerConnectionCommands(program, output, getSession);
   registerDemoCommands(program, output, getSession);
   registerDbCommands(program, output, getSession);

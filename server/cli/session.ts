@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { createKnex } from '../../infra/db/knex';
 import type { Config } from '../../infra/config';
 import { CliError, EXIT } from './errors';
+import { temporalConnectionOptions } from '../../infra/temporal-connection';
 
 /**
  * The connections one CLI command needs, opened on first use and closed when it ends, so
@@ -19,7 +20,7 @@ export class Session {
     if (this.client) return this.client;
     const { address, namespace } = this.config.temporal;
     try {
-      this.connection = await Connection.connect({ address, connectTimeout: '5s' });
+      this.connection = await Connection.connect({ ...temporalConnectionOptions(this.config.temporal), connectTimeout: '5s' });
     } catch (err) {
       throw new CliError(
         `cannot reach Temporal at ${address} (${(err as Error).message}); is \`sluice up\` running, or is TEMPORAL_ADDRESS right?`,

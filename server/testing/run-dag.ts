@@ -25,6 +25,7 @@ import { DagIdKey, LogicalDateKey } from '../../workflows/search-attributes';
 import type { DagSpec, TaskState } from '../../workflows/spec';
 import { parseDateArg, triggerDate } from '../client/logical-dates';
 import { formatLogicalDate } from '../client/run-id';
+import { temporalConnectionOptions } from '../../infra/temporal-connection';
 
 export interface RunDagOptions {
   /** Logical date: `YYYY-MM-DD` (the schedule's fire that day), an instant, or a Date. Default: now. */
@@ -79,8 +80,8 @@ export async function runDag(definition: DagDefinition, options: RunDagOptions =
   const logger = pino({ level: 'debug' }, taskLogStream(emit));
   installRuntime(logger);
   const resources = openResources(config);
-  const native = await NativeConnection.connect({ address: config.temporal.address });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const native = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   try {
     const worker = await createWorker({

@@ -72,7 +72,7 @@ const startedByFuzz = new Set<string>();
 
 const SECRETS = (() => {
   const config = testConfig();
-  const secrets: Record<string, string> = { 'console token': TOKEN, 'S3 secret key': config.s3.secretAccessKey };
+  const secrets: Record<string, string> = { 'console token': TOKEN, 'S3 secret key': config.s3.secretAccessKey ?? assert.fail('the test stack has S3 keys') };
   for (const [name, url] of [['warehouse password', config.postgres.databaseUrl], ['source password', config.postgres.sourceDatabaseUrl]] as const) {
     const password = decodeURIComponent(new URL(url).password);
     if (password) secrets[name] = password;

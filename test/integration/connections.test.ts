@@ -25,7 +25,8 @@ const TQ = 'test-connections';
 const RAW_BUCKET = 'raw-connections-test';
 const API_USER = 'svc';
 const API_PASSWORD = 'api-pa55word';
-const S3_SECRET = testConfig().s3.secretAccessKey;
+// The test stack's S3 server always has static keys (only S3_ENDPOINT=aws may leave them unset).
+const S3_SECRET = testConfig().s3.secretAccessKey ?? assert.fail('the test stack has S3 keys');
 
 /** Uses every kind of connection and both kinds of variable source; returns what it saw. */
 const useConnections = defineTask('useConnections', async (input: { key: string }, ctx) => {

@@ -12,6 +12,8 @@ test('defaults: every server embedded on the documented ports', () => {
     namespace: 'default',
     port: 7233,
     uiPort: 8233,
+    tls: undefined,
+    apiKey: undefined,
   });
   assert.equal(config.postgres.embedded, true);
   assert.equal(config.postgres.databaseUrl, 'postgres://postgres:postgres@127.0.0.1:5433/sluice');

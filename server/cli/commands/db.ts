@@ -5,6 +5,8 @@ import readline from 'node:readline';
 import type { Command } from 'commander';
 import pg from 'pg';
 import type { Config } from '../../../infra/config';
+import { runMigrations } from '../../../infra/db/migrate';
+import { pgConnectionString } from '../../../infra/db/knex';
 import { fromPostgres, PostgresUnreachableError } from '../../client/server-failures';
 import { CliError, EXIT } from '../errors';
 import { table, type Output } from '../output';
@@ -32,6 +34,21 @@ export function registerDbCommands(program: Command, output: () => Output, sessi
       } finally {
         await client.end();
       }
+    });
+
+  db.command('migrate')
+    .description('apply pending warehouse schema migrations (idempotent; concurrent callers wait for each other)')
+    .action(async () => {
+      const target = database(session().config, {});
+      // Reaching the server first turns "not running" into exit 3 with the setting to check.
+      await (await connect(target)).end();
+      let applied: string[];
+      try {
+        applied = await runMigrations(target.url);
+      } catch (err) {
+        throw sqlError(err);
+      }
+      output().result({ applied }, () => (applied.length === 0 ? 'the warehouse schema is up to date' : `applied ${applied.length} migration${applied.length === 1 ? '' : 's'}: ${applied.join(', ')}`));
     });
 
   db.command('shell')
@@ -73,7 +90,7 @@ const types = {
 };
 
 async function connect(target: Target): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: target.url, types, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ connectionString: pgConnectionString(target.url), types, connectionTimeoutMillis: 10_000 });
   // A server that goes away mid-query is reported by the query; without a listener it would crash us.
   client.on('error', () => undefined);
   try {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { Config } from '../../../infra/config';
-import { createKnex } from '../../../infra/db/knex';
+import { createKnex, pgConnectionString } from '../../../infra/db/knex';
 import { createS3Client, ensureBucket } from '../../../infra/s3';
 import { fromPostgres, PostgresUnreachableError } from '../../client/server-failures';
 import { DEMO_LIMITS, EXCEPTION_CATEGORIES, recentDaysStart, seedDemo, type SeedManifest } from '../../demo';
@@ -93,7 +93,7 @@ async function ensureSourceDatabase(config: Config, source: Knex): Promise<void>
   } catch (err) {
     const missing = (err as { code?: string }).code === '3D000';
     if (!missing || config.postgres.sourceDatabaseUrl !== withDatabase(config.postgres.databaseUrl, SOURCE_DB)) throw err;
-    const admin = new pg.Client({ connectionString: config.postgres.databaseUrl });
+    const admin = new pg.Client({ connectionString: pgConnectionString(config.postgres.databaseUrl) });
     await sourceQuery(config, admin.connect());
     try {
       await admin.query(`create database ${pg.escapeIdentifier(SOURCE_DB)}`);
