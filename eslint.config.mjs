@@ -12,7 +12,8 @@ import tseslint from 'typescript-eslint';
 const unusedVars = ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }];
 
 export default defineConfig([
-  globalIgnores(['node_modules/', '.sluice/', '.scratch/', 'test-results/']),
+  // dist/: `npm run build`'s webpack output.
+  globalIgnores(['node_modules/', 'dist/', '.sluice/', '.scratch/', 'test-results/']),
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
 
   {

@@ -14,12 +14,12 @@ export async function bundleWorkflows(logger: Logger): Promise<string> {
   return code;
 }
 
-/** Bundles `workflows/` into `<home>/workflow-bundle.js` and returns that path. */
-export async function writeWorkflowBundle(home: string, logger: Logger): Promise<string> {
+/** Bundles `workflows/` into `<dir>/workflow-bundle.js` (`sluice up`: SLUICE_HOME; `npm run build`: dist/) and returns that path. */
+export async function writeWorkflowBundle(dir: string, logger: Logger): Promise<string> {
   const started = Date.now();
   const code = await bundleWorkflows(logger);
-  const file = path.join(home, 'workflow-bundle.js');
-  await fsp.mkdir(home, { recursive: true });
+  const file = path.join(dir, 'workflow-bundle.js');
+  await fsp.mkdir(dir, { recursive: true });
   await fsp.writeFile(file, code);
   logger.info({ file, ms: Date.now() - started }, 'workflow bundle built');
   return file;

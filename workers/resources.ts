@@ -17,8 +17,8 @@ import { createVariables } from '../infra/variables';
  */
 export function openResources(config: Config, env: NodeJS.ProcessEnv = process.env): Resources {
   const { connections, variables, file } = loadConnections(config, env);
-  const warehouse = createKnex(config.postgres.databaseUrl, { maxConnections: 10 });
-  const source = createKnex(config.postgres.sourceDatabaseUrl, { maxConnections: 5 });
+  const warehouse = createKnex(config.postgres.databaseUrl, { maxConnections: config.postgres.poolMax });
+  const source = createKnex(config.postgres.sourceDatabaseUrl, { maxConnections: config.postgres.sourcePoolMax });
   const s3 = createS3Client(config);
   return {
     warehouse,

@@ -1,7 +1,8 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
 
-let installed = false;
+/** The SDK's Prometheus address of the runtime installed, once installed (undefined: none). */
+let installed: { metricsAddress: string | undefined } | undefined;
 
 /**
  * Installs the Temporal SDK's runtime for this process, once, before the first connection:
@@ -11,10 +12,11 @@ let installed = false;
  * - with `metricsAddress` (`SLUICE_WORKER_METRICS`), its Prometheus metrics (task slots, poll
  *   and schedule-to-start latencies, workflow and activity outcomes) are served at
  *   `http://<metricsAddress>/metrics`.
+ * Returns the metrics address of the runtime in place: the first call's, as the runtime is per process.
  */
-export function installRuntime(logger: Logger, opts: { level?: LogLevel; metricsAddress?: string } = {}): void {
-  if (installed) return;
-  installed = true;
+export function installRuntime(logger: Logger, opts: { level?: LogLevel; metricsAddress?: string } = {}): string | undefined {
+  if (installed) return installed.metricsAddress;
+  installed = { metricsAddress: opts.metricsAddress };
   Runtime.install({
     logger: new DefaultLogger(opts.level ?? 'WARN', (entry) => {
       const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info';
@@ -24,4 +26,5 @@ export function installRuntime(logger: Logger, opts: { level?: LogLevel; metrics
     }),
     ...(opts.metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metricsAddress, useSecondsForDurations: true } } } } : {}),
   });
+  return opts.metricsAddress;
 }

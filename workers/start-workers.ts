@@ -5,10 +5,12 @@ import type { Logger } from '../infra/logger';
 import { taskQueuesOf, type LoadedDag } from '../server/dag-registry';
 import { backfillQueue } from '../workflows/backfill';
 import type { DagSpec } from '../workflows/spec';
+import { findFreePorts } from '../infra/dev-stack/ports';
 import { bundleWorkflows } from './bundle';
 import { createWorker } from './create-worker';
 import { closeResources, openResources } from './resources';
 import { installRuntime } from './runtime';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 
 export interface WorkerPlan {
   /** The task definitions to register, on every queue. */
@@ -25,6 +27,8 @@ export interface WorkerPlan {
 
 export interface RunningWorkers {
   workers: Worker[];
+  /** host:port of the Temporal SDK's Prometheus exporter; undefined when it exports none. */
+  sdkMetricsAddress: string | undefined;
   /** Resolves when every worker has stopped. */
   done: Promise<void>;
   /**
@@ -36,12 +40,6 @@ export interface RunningWorkers {
 
 /** Activity slots of a backfill worker: enough to make progress, few enough to leave room. */
 const BACKFILL_ACTIVITY_SLOTS = 8;
-
-/**
- * How long a stopping worker lets running tasks finish before it asks them to cancel: the
- * default task execution timeout, so a deploy or a reload never fails a task that would end.
- */
-const SHUTDOWN_GRACE = '1 hour';
 
 /**
  * The queues a worker serves unless told otherwise: each DAG's queue (and any task's own), the
@@ -57,11 +55,19 @@ export function defaultTaskQueues(dags: readonly LoadedDag[]): string[] {
  * connection, one workflow bundle and the task resources (connection pools, S3 client).
  */
 export async function startWorkers(config: Config, plan: WorkerPlan, logger: Logger): Promise<RunningWorkers> {
-  installRuntime(logger, { metricsAddress: config.worker.metricsAddress });
+  // With SLUICE_WORKER_HTTP alone, the SDK exports on a loopback port of its own and the health
+  // server's /metrics relays it.
+  const sdkMetricsAddress = installRuntime(logger, {
+    metricsAddress: config.worker.metricsAddress ?? (config.worker.httpAddress ? `127.0.0.1:${String((await findFreePorts(1))[0])}` : undefined),
+  });
   const workflowBundle = plan.workflowBundlePath ? { codePath: plan.workflowBundlePath } : { code: await bundleWorkflows(logger) };
   const resources = openResources(config);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const common = { connection, namespace: config.temporal.namespace, resources, tasks: plan.tasks, dags: plan.dags, logger, workflowBundle, shutdownGraceTime: SHUTDOWN_GRACE };
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const common = { connection, namespace: config.temporal.namespace, resources, tasks: plan.tasks, dags: plan.dags, logger, workflowBundle,
+    // How long a stopping worker lets running tasks finish before it asks them to cancel
+    // (SLUICE_WORKER_SHUTDOWN_GRACE; by default the default task execution timeout, so a deploy
+    // or a reload never fails a task that would end).
+    shutdownGraceTime: config.worker.shutdownGraceSeconds * 1000 };
   const cap = plan.maxConcurrentActivities;
   const workers = await Promise.all(
     [...new Set(plan.taskQueues)].map((taskQueue) =>
@@ -82,6 +88,7 @@ export async function startWorkers(config: Config, plan: WorkerPlan, logger: Log
   let stopping: Promise<void> | undefined;
   return {
     workers,
+    sdkMetricsAddress,
     done,
     stop: () => {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

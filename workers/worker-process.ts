@@ -12,19 +12,22 @@
  * ending it would kill the tasks of every other run it is running.
  */
 import { Connection } from '@temporalio/client';
-import type { Config } from '../infra/config';
+import { existsSync } from 'node:fs';
+import { ConfigError, type Config } from '../infra/config';
 import { ensureSearchAttributes } from '../infra/dev-stack/temporal-server';
 import type { Logger } from '../infra/logger';
 import { declarePools } from '../server/client/pools';
 import { loadDags } from '../server/dag-registry';
 import { createKnex } from '../infra/db/knex';
 import { startBookkeeper } from './bookkeeper';
-import { defaultTaskQueues, startWorkers } from './start-workers';
+import { startHealthServer } from './health-server';
+import { defaultTaskQueues, startWorkers, type RunningWorkers } from './start-workers';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 
 export interface WorkerProcessOptions {
-  /** The queues to serve; default `defaultTaskQueues` of the DAG folder. */
+  /** The queues to serve (`--queues`); default SLUICE_WORKER_QUEUES, else `defaultTaskQueues` of the DAG folder. */
   taskQueues?: string[];
-  /** Most activities running at once on each queue's worker. */
+  /** Most activities running at once on each queue's worker (`--concurrency`); default SLUICE_WORKER_CONCURRENCY. */
   concurrency?: number;
   /** A pre-built workflow bundle (SLUICE_WORKFLOW_BUNDLE); without it the process bundles. */
   workflowBundlePath?: string;
@@ -37,19 +40,50 @@ export type WorkerMessage = { type: 'ready'; taskQueues: string[]; tasks: string
 export class TemporalUnreachableError extends Error {}
 
 export async function runWorkerProcess(config: Config, options: WorkerProcessOptions, log: Logger): Promise<void> {
+  const { workflowBundlePath } = options;
+  if (workflowBundlePath && !existsSync(workflowBundlePath)) {
+    throw new ConfigError(`SLUICE_WORKFLOW_BUNDLE: ${workflowBundlePath} does not exist; build it with \`npm run build\` (dist/workflow-bundle.js), or unset it to bundle at start`);
+  }
+  // Up first, so a liveness probe answers while the worker starts; not ready until every queue polls.
+  let running: RunningWorkers | undefined;
+  let draining = false;
+  const health = config.worker.httpAddress
+    ? await startHealthServer({
+        address: config.worker.httpAddress,
+        ready: () => !draining && !!running && running.workers.every((w) => w.getState() === 'RUNNING'),
+        sdkMetricsAddress: () => running?.sdkMetricsAddress,
+        log,
+      })
+    : undefined;
+  try {
+    await serve(config, options, log, (r) => (running = r), () => (draining = true));
+  } finally {
+    await health?.close();
+  }
+}
+
+async function serve(
+  config: Config,
+  options: WorkerProcessOptions,
+  log: Logger,
+  started: (running: RunningWorkers) => void,
+  draining: () => void,
+): Promise<void> {
   const loaded = loadDags(config.dagsDir);
   for (const error of loaded.errors) log.error(error);
-  const taskQueues = options.taskQueues ?? defaultTaskQueues(loaded.dags);
+  const taskQueues = options.taskQueues ?? config.worker.queues ?? defaultTaskQueues(loaded.dags);
+  const concurrency = options.concurrency ?? config.worker.concurrency;
   await registerSearchAttributes(config);
   await declareConfiguredPools(config);
   const running = await startWorkers(
     config,
-    { tasks: loaded.tasks, dags: loaded.dags.map((d) => d.spec), taskQueues, maxConcurrentActivities: options.concurrency, workflowBundlePath: options.workflowBundlePath },
+    { tasks: loaded.tasks, dags: loaded.dags.map((d) => d.spec), taskQueues, maxConcurrentActivities: concurrency, workflowBundlePath: options.workflowBundlePath },
     log,
   );
+  started(running);
   const tasks = loaded.tasks.map((t) => t.name);
   log.info(
-    { taskQueues, tasks, concurrency: options.concurrency },
+    { taskQueues, tasks, concurrency },
     `serving ${taskQueues.join(', ')} with ${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${tasks.join(', ') || 'none'}`,
   );
 
@@ -58,6 +92,7 @@ export async function runWorkerProcess(config: Config, options: WorkerProcessOpt
   // Handlers go in only now: a signal during start-up has nothing to drain and ends the process.
   const stop = (reason: string) => {
     log.info(`${reason}: stopped polling; waiting for running tasks to finish`);
+    draining();
     void running.stop();
     void bookkeeper.stop();
     send({ type: 'draining' });
@@ -98,7 +133,7 @@ async function registerSearchAttributes(config: Config): Promise<void> {
   const { address, namespace } = config.temporal;
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '10s' });
+    connection = await Connection.connect({ ...temporalConnectionOptions(config.temporal), connectTimeout: '10s' });
   } catch (err) {
     throw new TemporalUnreachableError(`cannot reach Temporal at ${address} (${(err as Error).message}); is TEMPORAL_ADDRESS right?`);
   }

@@ -6,6 +6,7 @@
  */
 import type { TaskContext } from 'sluice/sdk';
 import { quoteQualified, replacePartition } from '../lib';
+import { countQuarantined } from '../../workers/metrics';
 import { etlDay } from './day';
 
 interface SourceLocation {
@@ -31,19 +32,27 @@ export async function quarantine(ctx: TaskContext, spec: { source: string; check
   if (!location) throw new Error(`no quarantine location for source ${spec.source}`);
   const { day } = etlDay(ctx);
   const dropped = [...CHECK_COLUMNS, ...location.internal].map((c) => `'${c}'`).join(', ');
+  let byCategory: Array<{ category: string; n: number }> = [];
   const { rows } = await replacePartition(ctx.resources.warehouse, {
     table: 'ops.exceptions',
     where: { dag_id: ctx.dagId, logical_date: day, source: spec.source },
     load: async (trx) => {
-      const result = await trx.raw<{ rowCount: number }>(
-        `insert into ops.exceptions (dag_id, run_id, task_id, logical_date, source, source_file, source_line, source_id, category, stage, reason, raw)
-         select ?, ?, ?, ?, ?, ${location.file}, ${location.line}, ${location.id}, c._category, c._stage, c._reason,
-                to_jsonb(c) - array[${dropped}]
-         from ${quoteQualified(spec.checked)} c where c._category is not null`,
+      // Counted by category as inserted, for the worker's sluice_worker_records_quarantined_total.
+      const result = await trx.raw<{ rows: Array<{ category: string; n: number }> }>(
+        `with quarantined as (
+           insert into ops.exceptions (dag_id, run_id, task_id, logical_date, source, source_file, source_line, source_id, category, stage, reason, raw)
+           select ?, ?, ?, ?, ?, ${location.file}, ${location.line}, ${location.id}, c._category, c._stage, c._reason,
+                  to_jsonb(c) - array[${dropped}]
+           from ${quoteQualified(spec.checked)} c where c._category is not null
+           returning category)
+         select category, count(*)::int as n from quarantined group by category`,
         [ctx.dagId, ctx.runId, ctx.taskId, day, spec.source],
       );
-      return { rows: result.rowCount };
+      byCategory = result.rows;
+      return { rows: byCategory.reduce((sum, r) => sum + r.n, 0) };
     },
   });
+  // After the commit: a load that rolled back quarantined nothing.
+  for (const { category, n } of byCategory) countQuarantined(ctx.dagId, category, n);
   return rows;
 }

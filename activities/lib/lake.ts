@@ -7,6 +7,7 @@ import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import type { TaskContext } from '../../dags/sdk';
+import { countBytesWritten } from '../../workers/metrics';
 
 type LakeContext = Pick<TaskContext, 'resources'>;
 
@@ -17,7 +18,12 @@ type LakeContext = Pick<TaskContext, 'resources'>;
  */
 export async function putLakeObject(ctx: LakeContext, key: string, body: Uint8Array | string | Readable, contentType: string): Promise<void> {
   const { s3, bucket } = ctx.resources;
-  await new Upload({ client: s3, queueSize: 1, partSize: 5 * 1024 * 1024, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } }).done();
+  const upload = new Upload({ client: s3, queueSize: 1, partSize: 5 * 1024 * 1024, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } });
+  // Progress reports the bytes sent so far, for a single PUT and for parts alike; a stream's size is known only at its end.
+  let sent = 0;
+  upload.on('httpUploadProgress', (progress) => (sent = Math.max(sent, progress.loaded ?? 0)));
+  await upload.done();
+  countBytesWritten(sent);
 }
 
 /** Every key under `prefix`, in order. */

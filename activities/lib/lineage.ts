@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { TaskContext } from '../../dags/sdk';
+import { countRowsProcessed } from '../../workers/metrics';
 
 /** A dataset as a task names it; `recordLineage` resolves it to an OpenLineage namespace and name. */
 export interface DatasetRef {
@@ -53,6 +54,8 @@ export async function recordLineage(ctx: LineageContext, lineage: Lineage): Prom
     outputs: JSON.stringify(event.outputs),
     event: JSON.stringify(event),
   });
+  // Lineage is where every pipeline task states what it wrote: the one place to count rows.
+  countRowsProcessed(lineage.outputs.reduce((sum, ref) => sum + (ref.rows ?? 0), 0));
 }
 
 /** The OpenLineage RunEvent for a task attempt. Exported for tests and for other sinks. */

@@ -12,6 +12,7 @@ import type { AttemptJournal } from './attempt-journal';
 import { AttemptLog } from './attempt-log';
 import type { OutputStore } from './outputs';
 import type { Resources } from '../resources';
+import { countTaskAttempt, withTaskScope } from '../../workers/metrics';
 
 export interface TaskRuntimeDeps {
   journal: AttemptJournal;
@@ -55,20 +56,25 @@ export function taskActivity(task: AnyTaskDef, deps: TaskRuntimeDeps): TaskActiv
         heartbeat: (details?: unknown) => activity.heartbeat(details),
         signal: activity.cancellationSignal,
       };
-      const result = await runTask(task, hydrated, ctx, outcome);
+      const result = await withTaskScope({ dagId: wire.dagId, taskId: wire.taskId }, () => runTask(task, hydrated, ctx, outcome));
       const stored = await deps.outputs.store(wire, result);
       deps.journal.finished(key, startedAt, { state: 'success', logs: log.kept() });
+      countTaskAttempt(wire.dagId, 'succeeded', secondsSince(startedAt));
       return stored;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.error(`task failed: ${message}`);
       deps.journal.finished(key, startedAt, { state: 'failed', error: message, logs: log.kept() });
+      // Cancelled: an operator's failRun, a run's timeout, or a worker's shutdown grace running out.
+      countTaskAttempt(wire.dagId, activity.cancellationSignal.aborted ? 'cancelled' : 'failed', secondsSince(startedAt));
       throw err;
     } finally {
       clearInterval(heartbeat);
     }
   };
 }
+
+const secondsSince = (start: Date) => (Date.now() - start.getTime()) / 1000;
 
 /**
  * A heartbeat at a third of the timeout proves the worker is alive; a task that hangs is still

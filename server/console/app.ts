@@ -56,7 +56,7 @@ export interface ConsoleContext extends ConsoleDeps {
 
 export function createConsoleApp(deps: ConsoleDeps): Express {
   const ctx: ConsoleContext = { ...deps, schedules: new ScheduleCache(deps.temporal), liveStatus: new LiveStatusCache(deps.temporal) };
-  const metrics = createConsoleMetrics(deps.db);
+  const metrics = createConsoleMetrics(deps.db, deps.temporal);
   const app = express();
   app.disable('x-powered-by');
   app.use(

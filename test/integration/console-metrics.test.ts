@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import express, { Router, type Express } from 'express';
 import type { Knex } from 'knex';
 import pino from 'pino';
@@ -18,6 +18,7 @@ import { createConsoleApp } from '../../server/console/app';
 import { requireToken } from '../../server/console/auth';
 import { errorHandler, HttpError } from '../../server/console/errors';
 import { createConsoleMetrics } from '../../server/console/metrics';
+import { MANAGED_MEMO } from '../../server/schedules/schedule-options';
 import { testConfig, testTemporal } from '../support/env';
 
 const TOKEN = 'metrics-test-token';
@@ -50,11 +51,12 @@ async function cleanUp(): Promise<void> {
   await db.withSchema('sluice').table('task_attempts').whereIn('dag_id', [DAG_A, DAG_B]).delete();
   await db.withSchema('sluice').table('dag_runs').whereIn('dag_id', [DAG_A, DAG_B]).delete();
   await db.withSchema('ops').table('exceptions').whereIn('dag_id', [DAG_A, DAG_B]).delete();
+  await db.withSchema('ops').table('quality_scores').whereIn('dag_id', [DAG_A, DAG_B]).delete();
 }
 
 /** The console's wiring in small: metrics first, then the token, then routers and errors. */
-async function serve(database: Knex): Promise<string> {
-  const metrics = createConsoleMetrics(database);
+async function serve(database: Knex, client?: Client): Promise<string> {
+  const metrics = createConsoleMetrics(database, client);
   const app = express();
   app.use(metrics.middleware);
   app.use(requireToken(TOKEN));
@@ -184,6 +186,30 @@ describe('console metrics', () => {
     const cleaned = await scrape(origin);
     assert.equal(value(cleaned, 'sluice_runs', { dag_id: DAG_A, state: 'success' }), undefined);
     assert.equal(value(cleaned, 'sluice_quarantined_records', { category: 'DUPLICATE_RECORD', dag_id: DAG_A }), undefined);
+  });
+
+  test("each table's latest quality score, and each schedule's missed catch-ups", async () => {
+    const { client, connection } = await testTemporal();
+    temporal = connection;
+    const score = (day: string, value: number) => ({ dag_id: DAG_A, run_id: `${DAG_A}-${day}`, logical_date: day, table_name: 'silver.orders', score: value, checks: 4, failed_blocking: 0, failed_warning: 1 });
+    await db.withSchema('ops').table('quality_scores').insert([score('2026-01-02', 87.5), score('2026-01-01', 40)]);
+    // A paused schedule carrying Sluice's memo, as `schedules sync` makes them: it has missed nothing.
+    const schedule = await client.schedule.create({
+      scheduleId: `${DAG_A}-schedule`,
+      spec: { intervals: [{ every: '1 day' }] },
+      action: { type: 'startWorkflow', workflowType: 'dagRun', taskQueue: `metrics-${suffix}`, args: [] },
+      memo: { [MANAGED_MEMO]: DAG_A },
+      state: { paused: true },
+    });
+    try {
+      const samples = await scrape(await serve(db, client));
+      assert.equal(value(samples, 'sluice_quality_score', { dag_id: DAG_A, table: 'silver.orders' }), 87.5, 'the latest day, not the lowest or the first');
+      assert.equal(value(samples, 'sluice_schedule_missed_catchup_window', { dag_id: DAG_A }), 0);
+      assert.equal(value(samples, 'sluice_console_scrape_errors_total'), 0);
+    } finally {
+      await schedule.delete();
+      await cleanUp();
+    }
   });
 
   test('request latency is labelled by route pattern, never by the URL', async () => {

@@ -9,8 +9,8 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description("a production worker process: serves task queues with the tasks the DAG folder's DAGs use; SIGTERM stops it gracefully")
-    .option('--queues <list>', "comma-separated task queues (default: every DAG's queue and its -backfill queue)")
-    .option('--concurrency <n>', 'most tasks running at once per queue')
+    .option('--queues <list>', "comma-separated task queues (default: SLUICE_WORKER_QUEUES, else every DAG's queue and its -backfill queue)")
+    .option('--concurrency <n>', 'most tasks running at once per queue (default: SLUICE_WORKER_CONCURRENCY)')
     .action(async (flags: { queues?: string; concurrency?: string }) => {
       const options = {
         taskQueues: flags.queues === undefined ? undefined : queuesFlag(flags.queues),
