@@ -45,6 +45,14 @@ export const loadFactSales = defineTask(
            from ${partner} c where c._category is null`,
           [day, ctx.runId],
         );
+        // Validation counted the valid records: fewer rows here means the work tables lost rows
+        // (Postgres emptied them, say), and swapping in a short partition would lose the day's
+        // sales without an error. Throwing rolls the swap back and keeps the old partition.
+        if (shop.rowCount !== input.items.valid || partnerLines.rowCount !== input.partner.valid) {
+          throw new Error(
+            `fact_sales ${day}: ${shop.rowCount} shop and ${partnerLines.rowCount} partner rows from the staging tables, but validation passed ${input.items.valid} and ${input.partner.valid}: the staging tables changed since validation; clear the validate tasks to rebuild them`,
+          );
+        }
         return { shop: shop.rowCount, partner: partnerLines.rowCount };
       },
     });

@@ -1,9 +1,11 @@
 /**
- * daily_etl's work tables: one unlogged table per source and day in schema `staging`
- * (`staging.orders_20261121`, then `staging.orders_checked_20261121` after validation). Unlogged,
- * because they are rebuilt from bronze-equivalent input by any retry and need no crash safety;
- * that makes the COPY into them about twice as fast. They stay for a week so a cleared task can
- * re-run from them, then the audit task drops them.
+ * daily_etl's work tables: one table per source and day in schema `staging`
+ * (`staging.orders_20261121`, then `staging.orders_checked_20261121` after validation). They stay
+ * for a week so a cleared task can re-run from them, then the audit task drops them.
+ * Not `unlogged`, though that made the COPY into them about twice as fast: Postgres empties
+ * unlogged tables when it recovers from a crash, and the tasks that filled them have succeeded
+ * and are not run again, so the tasks reading them found them empty (the outage chaos test,
+ * test/chaos/outages.test.ts, killed Postgres mid-load: silver writes failed every retry).
  */
 import type { Knex } from 'knex';
 import { quoteIdent, quoteQualified } from '../lib';
@@ -21,7 +23,7 @@ export function stagingTable(source: string, suffix: string, step?: string): str
 /** Drops and recreates a staging table inside the caller's transaction, so a retry starts clean. */
 export async function restage(trx: Knex.Transaction, table: string, columns: readonly StagingColumn[]): Promise<void> {
   await trx.raw(`drop table if exists ${quoteQualified(table)}`);
-  await trx.raw(`create unlogged table ${quoteQualified(table)} (${columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`).join(', ')})`);
+  await trx.raw(`create table ${quoteQualified(table)} (${columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`).join(', ')})`);
 }
 
 const KEEP_DAYS = 7;

@@ -19,7 +19,7 @@ const EXCEPTION_CATEGORIES = [
 export async function up(knex: Knex): Promise<void> {
   const warehouse = () => knex.schema.withSchema('warehouse');
   const ops = () => knex.schema.withSchema('ops');
-  // Work tables of a pipeline run (unlogged, one per source and day), rebuilt by every attempt.
+  // Work tables of a pipeline run (one per source and day; see activities/etl/staging.ts).
   await knex.raw('create schema if not exists staging');
 
   await warehouse().createTable('dim_date', (t) => {
