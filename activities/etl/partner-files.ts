@@ -52,16 +52,53 @@ export async function* readPartnerFile(body: Readable, key: string): AsyncGenera
   let batch: PartnerRecord[] = [];
   let nextLine = 1;
   for await (const record of records) {
-    batch.push(record);
+    batch.push(storable(record));
     nextLine = record.line + 1;
     if (batch.length >= BATCH) {
       yield batch;
       batch = [];
     }
   }
+  // A reader that stopped early (a runaway quote) leaves the object half read: release it.
+  body.destroy();
   const failure = content.failure();
   if (failure) batch.push(unreadableRecord(nextLine, `unreadable from line ${nextLine}: ${failure}`));
   if (batch.length > 0) yield batch;
+}
+
+/**
+ * A record no sane partner line is this long. Bronze gets each record as one CSV line, which the
+ * Parquet writer (DuckDB) refuses beyond 2 MB: a longer record used to stop the whole extract.
+ * 256 K characters stay under that even as 3-byte UTF-8 with quotes doubled.
+ */
+const MAX_RECORD_CHARS = 256 * 1024;
+/** Where the CSV parser gives up on a field (a quote left open): about 32 MB of heap. */
+const MAX_FIELD_CHARS = 16 * 1024 * 1024;
+/** How much of an over-long record's raw text quarantine keeps. */
+const KEPT_RAW_CHARS = 1024;
+
+/**
+ * What the warehouse and the lake cannot store is quarantined rather than failing the extract:
+ * a NUL character (Postgres text cannot hold one; the raw text and reason keep U+FFFD in its
+ * place) and an over-long record (its raw text cut to its start).
+ */
+function storable(record: PartnerRecord): PartnerRecord {
+  const hasNul = (text: string | null) => text !== null && text.includes('\0');
+  const length = [record.raw, record.error, ...record.fields].reduce((sum, text) => sum + (text?.length ?? 0), 0);
+  if (length > MAX_RECORD_CHARS) {
+    const raw = record.raw ?? record.fields.map((f) => f ?? '').join(',');
+    const tooLong = `record is ${length} characters long, over the limit of ${MAX_RECORD_CHARS}`;
+    const error = record.error ? `${record.error.slice(0, KEPT_RAW_CHARS)}…; ${tooLong}` : tooLong;
+    return storable({ ...record, fields: PARTNER_COLUMNS.map(() => null), error, raw: `${raw.slice(0, KEPT_RAW_CHARS)}…` });
+  }
+  if (!hasNul(record.raw) && !hasNul(record.error) && !record.fields.some(hasNul)) return record;
+  const visible = (text: string) => text.replaceAll('\0', '\uFFFD');
+  return {
+    ...record,
+    fields: PARTNER_COLUMNS.map(() => null),
+    error: visible(record.error ?? 'contains a NUL character'),
+    raw: visible(record.raw ?? record.fields.map((f) => f ?? '').join(',')),
+  };
 }
 
 function unreadableRecord(line: number, reason: string): PartnerRecord {
@@ -82,9 +119,11 @@ function gunzipTolerant(body: Readable): { bytes: Readable; failure: () => strin
   let failure: string | undefined;
   let tail: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   let decompressed = 0;
+  let compressed = 0;
   const watchTail = new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       tail = Buffer.concat([tail, chunk]).subarray(-8);
+      compressed += chunk.length;
       done(null, chunk);
     },
   });
@@ -95,7 +134,8 @@ function gunzipTolerant(body: Readable): { bytes: Readable; failure: () => strin
       done(null, chunk);
     },
     flush(done: TransformCallback) {
-      if (!failure && (tail.length < 8 || tail.readUInt32LE(4) !== decompressed % 2 ** 32)) {
+      // A 0-byte object is an empty file whatever its name says, as a 0-byte .csv is: no records.
+      if (!failure && compressed > 0 && (tail.length < 8 || tail.readUInt32LE(4) !== decompressed % 2 ** 32)) {
         failure = 'gzip stream is truncated (its length trailer does not match the data)';
       }
       done();
@@ -139,7 +179,13 @@ async function* csvRecords(bytes: Readable): AsyncGenerator<PartnerRecord> {
   // Lines the parser gave up on, reported (through on_skip) while it parses, which can be ahead
   // of the records this loop has taken so far: they are put back in line order below.
   const skipped: { record: PartnerRecord; end: number }[] = [];
-  const parser = bytes.pipe(
+  // A quote left open takes in the rest of the file as one field, and the parser holds it all in
+  // memory: a large file ran the worker out of heap, on every retry. Past MAX_FIELD_CHARS the
+  // parse stops and the rest of the file is one unreadable record, as with a truncated gzip.
+  // (The parser cannot go on after that limit, so it is far above MAX_RECORD_CHARS: a record
+  // merely too long is quarantined alone, by `storable`.)
+  let runaway: PartnerRecord | null = null;
+  const parser: Transform = bytes.pipe(
     parse({
       bom: true,
       relax_column_count: true,
@@ -151,10 +197,17 @@ async function* csvRecords(bytes: Readable): AsyncGenerator<PartnerRecord> {
       skip_records_with_error: true,
       info: true,
       raw: true,
+      max_record_size: MAX_FIELD_CHARS,
       on_skip: (err, raw) => {
         const text = trimRaw(raw ?? '');
         const end = Number(err?.lines ?? 0);
         const line = end - (text.match(/\r\n|\n|\r/g)?.length ?? 0);
+        if (err?.code === 'CSV_MAX_RECORD_SIZE') {
+          runaway ??= unreadableRecord(line, `unreadable from line ${line}: a field runs past ${MAX_FIELD_CHARS} characters (a quote left open?)`);
+          bytes.unpipe(parser);
+          parser.end();
+          return undefined;
+        }
         skipped.push({ record: { fields: PARTNER_COLUMNS.map(() => null), line, error: `unparseable CSV: ${err?.message ?? 'unknown error'}`, raw: text, unreadable: false }, end });
         return undefined;
       },
@@ -189,6 +242,10 @@ async function* csvRecords(bytes: Readable): AsyncGenerator<PartnerRecord> {
     yield fieldsRecord(record, columns, line, raw);
   }
   yield* skippedBefore(Infinity);
+  if (runaway) {
+    bytes.destroy();
+    yield runaway;
+  }
 }
 
 /** Column positions by name, or why the first row is not the contract's header. */
