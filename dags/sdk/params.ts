@@ -81,6 +81,15 @@ export type ParamsResult<P> = { ok: true; params: P } | { ok: false; error: stri
 const parsers = new Map<string, z.ZodType>();
 
 /**
+ * The most JSON a run's params may take. Params travel in the run's start and in every task's
+ * context, so a run's workflow task schedules them once per task: at 1.5 MB, 12 parallel tasks
+ * overflowed Temporal's 4 MB gRPC message and the server terminated the half-started run (and a
+ * backfill with it). 64 KB is also the console's request body limit. Large inputs belong in S3
+ * or a table, passed by key.
+ */
+export const MAX_PARAMS_BYTES = 64 * 1024;
+
+/**
  * Parses run params against a spec's params JSON Schema (absent: the DAG takes none), applying
  * defaults. Unknown keys are an error (a typo would otherwise silently run with the default)
  * unless the schema allows extra properties (`z.looseObject`). `undefined` or `null` counts as
@@ -109,6 +118,11 @@ export function paramIssues(
   const input = raw ?? {};
   if (typeof input !== 'object' || Array.isArray(input)) {
     const error = `params must be a JSON object, got ${Array.isArray(input) ? 'an array' : typeof input}`;
+    return { ok: false, error, issues: [{ path: [], message: error }] };
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(input)).length;
+  if (bytes > MAX_PARAMS_BYTES) {
+    const error = `params are ${(bytes / 1024).toFixed(0)} KB of JSON, over the limit of ${MAX_PARAMS_BYTES / 1024} KB (they travel with every task); pass large data by reference, e.g. an S3 key`;
     return { ok: false, error, issues: [{ path: [], message: error }] };
   }
   const schema = (jsonSchema ?? { type: 'object', properties: {} }) as {

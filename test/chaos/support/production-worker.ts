@@ -1,0 +1,77 @@
+/**
+ * The production worker (`node server/cli/sluice.js worker --queues ...`) in a child process of
+ * its own, for chaos tests that need real separate processes: two racing on one run, or one under
+ * load with its memory sampled. DAGs come from `dagsDir` (SLUICE_DAGS_DIR).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+const CLI = path.resolve(__dirname, '../../../server/cli/sluice.js');
+
+/** The DAG SDK's path, for `import { dag, defineTask, z } from ${JSON.stringify(SDK_PATH)}` in written DAG modules. */
+export const SDK_PATH = path.resolve(__dirname, '../../../dags/sdk');
+
+/** Writes DAG modules (file name to source) into a fresh temporary folder. */
+export async function writeDagFolder(prefix: string, modules: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  for (const [file, source] of Object.entries(modules)) await writeFile(path.join(dir, file), source);
+  return dir;
+}
+
+/** Starts `sluice worker --queues <queues>` on the DAG folder; resolves once it polls. */
+export async function startProductionWorker(queues: readonly string[], dagsDir: string): Promise<ChildProcess> {
+  const child = fork(CLI, ['worker', '--queues', queues.join(',')], {
+    env: { ...process.env, SLUICE_DAGS_DIR: dagsDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.on('message', (m: { type?: string }) => m.type === 'ready' && resolve());
+    child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)} before it was ready`)));
+  });
+  return child;
+}
+
+/**
+ * SIGTERM (the worker stops polling and lets running tasks finish), then SIGKILL after `graceMs`:
+ * a worker left draining a stuck run (a test that failed) must not hold the suite for its
+ * one-hour production grace time.
+ */
+export async function stopProductionWorker(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Resident memory of a process in MB, from /proc (Linux); undefined once it is gone. */
+export function residentMb(pid: number): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until `stop()`, which returns the samples in MB. */
+export function sampleResidentMemory(pid: number, everyMs: number): { stop: () => number[] } {
+  const samples: number[] = [];
+  const take = () => {
+    const mb = residentMb(pid);
+    if (mb !== undefined) samples.push(mb);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+  };
+}
