@@ -17,8 +17,7 @@
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { createKnex } from '../../infra/db/knex';
 import { ensureBucket } from '../../infra/s3';
@@ -31,11 +30,11 @@ import { testConfig, testS3Client, testTemporal } from '../support/env';
 import { dailyRunDate, lakeListing, shippedDags } from '../support/pipelines';
 import { uploadBigPartnerFile } from './support/big-landing-file';
 import { hostileFiles, type ExpectedRecord } from './support/hostile-files';
-import { residentBytes, sampleRss } from './support/rss-sampler';
+import { startProductionWorker, stopProductionWorker } from './support/production-worker';
+import { residentMb, sampleRss } from './support/rss-sampler';
 
 const FULL = process.env.SLUICE_CHAOS === 'full';
 const TQ = 'test-chaos-landing';
-const CLI = path.resolve(__dirname, '../../server/cli/sluice.js');
 // Days no other test file uses. The hostile day is also seeded (a few shop orders), so the
 // source has products and customers whichever test file ran first.
 const HOSTILE_DAY = '2026-08-12';
@@ -64,10 +63,10 @@ before(async () => {
   await seedDemo({ source, s3, bucket: config.s3.bucket, start: HOSTILE_DAY, days: 1, ordersPerDay: 20, seed: 17, sessionsPerOrder: 0 });
   sku = String((await source('products').orderBy('product_id').first<{ sku: string }>('sku'))!.sku);
   ({ client, connection } = await testTemporal());
-  worker = await startWorker();
+  worker = await startProductionWorker([TQ], { env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim() } });
 });
 after(async () => {
-  if (worker) await stopWorker(worker);
+  if (worker) await stopProductionWorker(worker);
   await forgetTheDays();
   await connection?.close();
   await source.destroy();
@@ -94,24 +93,6 @@ async function forgetTheDays(): Promise<void> {
 async function deletePrefix(prefix: string): Promise<void> {
   const keys = (await lakeListing(s3, config.s3.bucket, prefix)).map((entry) => entry.split(' ')[0]!);
   if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: config.s3.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
-}
-
-/** `sluice worker --queues <TQ>` with its heap capped; ready when it polls. */
-async function startWorker(): Promise<ChildProcess> {
-  const env = { ...process.env, LOG_LEVEL: 'warn', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim() };
-  const child = fork(CLI, ['worker', '--queues', TQ], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await new Promise<void>((resolve, reject) => {
-    child.on('message', (m: { type?: string }) => m.type === 'ready' && resolve());
-    child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)}`)));
-  });
-  return child;
-}
-
-async function stopWorker(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 /** Runs daily_etl for `day` (again if it ran before) and fails with the failed tasks' errors. */
@@ -180,7 +161,7 @@ test(`a partner file ${FULL ? 'bigger than' : 'smaller than'} the worker's heap 
   const big = await uploadBigPartnerFile(s3, config.s3.bucket, BIG_DAY, sku, BIG_FILE_MB * 1024 * 1024);
   const uploadMs = Date.now() - uploadStarted;
   const pid = worker!.pid!;
-  const idleRss = await residentBytes(pid);
+  const idleRss = residentMb(pid);
   const sampler = sampleRss(pid);
   const started = Date.now();
   const loading = loadDay(BIG_DAY);
@@ -214,8 +195,8 @@ test(`a partner file ${FULL ? 'bigger than' : 'smaller than'} the worker's heap 
       uploadS: uploadMs / 1000,
       runS: runMs / 1000,
       rowsPerS: Math.round(big.records / (runMs / 1000)),
-      idleRssMB: idleRss === null ? null : mb(idleRss),
-      peakRssMB: mb(memory.peakBytes),
+      idleRssMB: idleRss === undefined ? null : Math.round(idleRss),
+      peakRssMB: Math.round(memory.peakMb),
       rssSamples: memory.samples,
       taskSeconds,
     })}`,

@@ -20,7 +20,8 @@ import { loadDags } from '../../server/dag-registry';
 import { runSlotsId } from '../../workflows/run-slots';
 import type { DagSpec } from '../../workflows/spec';
 import { testConfig, testTemporal } from '../support/env';
-import { residentMb, sampleResidentMemory, SDK_PATH, startProductionWorker, stopProductionWorker, writeDagFolder } from './support/production-worker';
+import { SDK_PATH, startProductionWorker, stopProductionWorker, writeDagFolder } from './support/production-worker';
+import { residentMb, sampleRss } from './support/rss-sampler';
 
 const FULL = process.env.SLUICE_CHAOS === 'full';
 const QUEUE = 'test-chaos-load';
@@ -71,10 +72,10 @@ after(async () => {
 });
 
 test(`${RUNS} concurrent runs of a small DAG on one worker: all succeed, small histories, bounded memory (${FULL ? 'full' : 'short'} round)`, { timeout: 600_000 }, async () => {
-  worker = await startProductionWorker([QUEUE], dagsDir);
+  worker = await startProductionWorker([QUEUE], { dagsDir });
   const pid = worker.pid!;
   const idleMb = residentMb(pid) ?? 0;
-  const memory = sampleResidentMemory(pid, 250);
+  const memory = sampleRss(pid);
   const t0 = Date.now();
   // Logical dates a second apart (the DAG has no schedule, so any instant is a date of its own).
   const base = Date.UTC(2031, 0, 1);
@@ -84,7 +85,7 @@ test(`${RUNS} concurrent runs of a small DAG on one worker: all succeed, small h
   const startedMs = Date.now() - t0;
   const results = await Promise.all(runs.map((r) => r.handle.result().then((result) => ({ result, at: Date.now() - t0 }))));
   const allDoneMs = Date.now() - t0;
-  const samples = memory.stop();
+  const rss = memory.stop();
 
   const failed = results.filter(({ result }) => result.state !== 'success');
   assert.deepEqual(failed.map((f) => f.result), [], 'every run succeeds');
@@ -92,7 +93,6 @@ test(`${RUNS} concurrent runs of a small DAG on one worker: all succeed, small h
   const events = descriptions.map((d) => d.historyLength);
   const bytes = descriptions.map((d) => d.historySize ?? 0);
   const gate = await client.workflow.getHandle(runSlotsId('load_small', QUEUE)).describe();
-  const peakMb = Math.max(...samples);
   const summary = {
     round: FULL ? 'full' : 'short',
     runs: RUNS,
@@ -103,13 +103,13 @@ test(`${RUNS} concurrent runs of a small DAG on one worker: all succeed, small h
     historyEvents: { min: Math.min(...events), max: Math.max(...events) },
     historyBytesMax: Math.max(...bytes),
     maxActiveRunsGate: { events: gate.historyLength, status: gate.status.name },
-    workerRssMb: { idle: Math.round(idleMb), peak: Math.round(peakMb), end: Math.round(samples.at(-1) ?? 0), samples: samples.length },
+    workerRssMb: { idle: Math.round(idleMb), peak: Math.round(rss.peakMb), end: Math.round(rss.lastMb), samples: rss.samples },
     ...(FULL ? { runDoneMs: spread(results.map((r) => r.at)) } : {}),
   };
   console.log(`load summary ${JSON.stringify(summary, null, 2)}`);
   assert.ok(Math.max(...events) < HISTORY_EVENTS_BOUND, `a run's history has ${Math.max(...events)} events`);
   assert.ok(gate.historyLength < 51_200, `the maxActiveRuns gate's history has ${gate.historyLength} events`);
-  assert.ok(peakMb < RSS_BOUND_MB, `worker peak RSS ${peakMb.toFixed(0)} MB is over ${RSS_BOUND_MB} MB`);
+  assert.ok(rss.peakMb < RSS_BOUND_MB, `worker peak RSS ${rss.peakMb.toFixed(0)} MB is over ${RSS_BOUND_MB} MB`);
 });
 
 function spread(values: number[]): { min: number; p50: number; p90: number; max: number } {

@@ -75,7 +75,7 @@ before(async () => {
   specs = new Map(loaded.dags.map((d) => [d.spec.dagId, d.spec]));
   ({ client, connection } = await testTemporal());
   // Two production workers on the same queues: they race for every task of every run.
-  workers.push(...(await Promise.all([0, 1].map(() => startProductionWorker([RACE_QUEUE, backfillQueue(RACE_QUEUE)], dagsDir)))));
+  workers.push(...(await Promise.all([0, 1].map(() => startProductionWorker([RACE_QUEUE, backfillQueue(RACE_QUEUE)], { dagsDir })))));
   const app = createConsoleApp({ temporal: client, db: warehouse, token: TOKEN, logger: pino({ level: 'silent' }), dags: () => [...specs.values()] });
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server!.once('listening', resolve));

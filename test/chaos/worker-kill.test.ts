@@ -10,11 +10,10 @@
  * (`SLUICE_CHAOS=full`, `npm run test:chaos`): 20 runs with 1-3 kills each, spread over the task
  * kinds, and a summary JSON printed at the end (see RELIABILITY.md).
  */
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { createKnex } from '../../infra/db/knex';
 import { ensureBucket } from '../../infra/s3';
@@ -24,11 +23,12 @@ import { waitForOutcome } from '../../server/client/wait';
 import { seedDemo } from '../../server/demo';
 import type { DagSpec } from '../../workflows/spec';
 import { testConfig, testS3Client, testTemporal } from '../support/env';
-import { dailyRunDate, lakeListing, shippedDags, tableFingerprint } from '../support/pipelines';
+import { etlSnapshot, pendingMultipartUploads, type EtlSnapshot } from './support/etl-exactness';
+import { startProductionWorker, stopProductionWorker } from './support/production-worker';
+import { dailyRunDate, shippedDags, tableFingerprint } from '../support/pipelines';
 
 const FULL = process.env.SLUICE_CHAOS === 'full';
 const TQ = 'test-chaos-worker-kill';
-const CLI = path.resolve(__dirname, '../../server/cli/sluice.js');
 // Days no other test file seeds; a few hundred orders a day, a fixed seed.
 const DAYS = FULL ? ['2026-06-08', '2026-06-09', '2026-06-10', '2026-06-11'] : ['2026-06-08'];
 const SEED = { start: DAYS[0]!, days: DAYS.length, ordersPerDay: FULL ? 300 : 200, seed: 12 };
@@ -81,7 +81,7 @@ before(async () => {
   ({ client, connection } = await testTemporal());
 });
 after(async () => {
-  if (worker) await stopWorker(worker);
+  if (worker) await stopProductionWorker(worker);
   await forgetTheDays();
   await connection?.close();
   await source.destroy();
@@ -102,23 +102,6 @@ async function forgetTheDays(): Promise<void> {
   }
 }
 
-/** `sluice worker --queues <TQ>`: the production worker, loading the real DAG folder; ready when it polls. */
-async function startWorker(): Promise<ChildProcess> {
-  const child = fork(CLI, ['worker', '--queues', TQ], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await new Promise<void>((resolve, reject) => {
-    child.on('message', (m: { type?: string }) => m.type === 'ready' && resolve());
-    child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)}`)));
-  });
-  return child;
-}
-
-async function stopWorker(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 async function killWorker(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -126,60 +109,27 @@ async function killWorker(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-interface Snapshot {
-  [part: string]: string | string[];
-}
-
 /**
- * What a run of `day` leaves behind. Column choices:
- * - fact_sales: every column. Its run_id is the DAG run id (`daily_etl-<logical date>`), the same
- *   for a rerun of the same day, so it must not change either.
- * - dim_customer, dim_product, dim_date: the whole tables, every column (surrogate keys and
- *   valid_from/valid_to included: a rerun must not mint new keys or versions).
- * - ops.exceptions: minus exception_id (a serial) and created_at (the wall clock of the insert),
- *   which a rerun legitimately renews.
- * - ops.audit_log: minus recorded_at (wall clock), for the same reason.
- * - the lake: every object under bronze/ and silver/ (all days) with its ETag and size, so an
- *   object the clean run did not have (a temporary or partial one) shows as a difference.
+ * What a run of `day` leaves behind (see ./support/etl-exactness.ts for the columns compared and
+ * why), plus every day's facts: a rerun of one day must not touch another's.
  */
-async function snapshot(day: string): Promise<Snapshot> {
+async function snapshot(day: string): Promise<EtlSnapshot> {
   return {
-    facts: await tableFingerprint(warehouse, 'warehouse.fact_sales', 'source, line_id', [], `load_date = '${day}'`),
+    ...(await etlSnapshot(warehouse, s3, config.s3.bucket, day)),
     allFacts: await tableFingerprint(warehouse, 'warehouse.fact_sales', 'load_date, source, line_id'),
-    customers: await tableFingerprint(warehouse, 'warehouse.dim_customer', 'customer_key'),
-    products: await tableFingerprint(warehouse, 'warehouse.dim_product', 'product_key'),
-    dates: await tableFingerprint(warehouse, 'warehouse.dim_date', 'date_key'),
-    exceptions: await tableFingerprint(warehouse, 'ops.exceptions', 'logical_date, source, source_file, source_line, source_id, category', ['exception_id', 'created_at'], `dag_id = 'daily_etl' and logical_date = '${day}'`),
-    audit: await tableFingerprint(warehouse, 'ops.audit_log', 'logical_date, source, stage', ['recorded_at'], `dag_id = 'daily_etl' and logical_date = '${day}'`),
-    bronze: await lakeListing(s3, config.s3.bucket, 'bronze/'),
-    silver: await lakeListing(s3, config.s3.bucket, 'silver/'),
   };
 }
 
 /**
- * Multipart uploads begun and never completed or aborted, or `unsupported` if the S3 server has
- * no such listing. rclone serve s3 (gofakes3) keeps uploads in memory and answers NoSuchUpload for
- * a bucket that has none: that is an empty list (the probe below proves it lists a pending one).
+ * Proves the S3 server lists a pending multipart upload (rclone serve s3 keeps them in memory):
+ * begins one, lists it, aborts it. Without that, an empty listing would prove nothing.
  */
-async function pendingMultipartUploads(): Promise<string[] | 'unsupported'> {
-  try {
-    const out = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.s3.bucket }));
-    return (out.Uploads ?? []).map((u) => `${String(u.Key)} ${String(u.UploadId)}`);
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchUpload') return [];
-    if (e.name === 'NotImplemented' || e.$metadata?.httpStatusCode === 501) return 'unsupported';
-    throw err;
-  }
-}
-
-/** Proves the listing sees a pending upload: begins one, lists it, aborts it. */
-async function probeMultipartListing(): Promise<boolean> {
+async function probeMultipartListing(): Promise<void> {
   const Key = 'chaos-probe/multipart.bin';
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: config.s3.bucket, Key }));
   try {
-    const pending = await pendingMultipartUploads();
-    return pending !== 'unsupported' && pending.some((p) => p.startsWith(`${Key} `));
+    const pending = await pendingMultipartUploads(s3, config.s3.bucket);
+    assert.ok(pending.some((p) => p.startsWith(`${Key} `)), `the S3 server does not list a pending multipart upload: ${pending.join(', ')}`);
   } finally {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: config.s3.bucket, Key, UploadId }));
   }
@@ -246,7 +196,7 @@ async function chaosRun(runIndex: number, day: string, kills: number): Promise<{
     const killedAt = Date.now();
     worker = undefined;
     const running = [...new Set((await attemptsOf(temporalRunId)).filter((r) => r.state === 'running').map((r) => r.task_id))].sort();
-    worker = await startWorker();
+    worker = await startProductionWorker([TQ]);
     const record: KillRecord = { run: runIndex, day, target, running, killedAt, toRetryMs: null };
     records.push(record);
     if (running.length > 0) {
@@ -272,7 +222,7 @@ async function chaosRun(runIndex: number, day: string, kills: number): Promise<{
 }
 
 test(`daily_etl with its worker SIGKILLed at random moments comes out exactly as clean runs (${FULL ? 'full' : 'short'} round)`, { timeout: FULL ? 3_600_000 : 300_000 }, async () => {
-  worker = await startWorker();
+  worker = await startProductionWorker([TQ]);
   // CLEAN: each day once with an undisturbed worker (the same spec), then the baseline.
   const cleanStarted = Date.now();
   for (const day of DAYS) {
@@ -281,11 +231,11 @@ test(`daily_etl with its worker SIGKILLed at random moments comes out exactly as
     assert.equal(outcome.state, 'success', `clean run of ${day}`);
   }
   cleanRunMs = (Date.now() - cleanStarted) / DAYS.length;
-  const baseline = new Map<string, Snapshot>();
+  const baseline = new Map<string, EtlSnapshot>();
   for (const day of DAYS) baseline.set(day, await snapshot(day));
   assert.ok(!String(baseline.get(DAYS[0]!)!.facts).startsWith('0:'), 'the clean run loaded facts');
-  const multipart = (await probeMultipartListing()) ? await pendingMultipartUploads() : 'unsupported';
-  assert.deepEqual(multipart, [], 'no multipart upload pending after the clean runs');
+  await probeMultipartListing();
+  assert.deepEqual(await pendingMultipartUploads(s3, config.s3.bucket), [], 'no multipart upload pending after the clean runs');
 
   const kills: KillRecord[] = [];
   const runs: Array<{ run: number; day: string; kills: number; ms: number }> = [];
@@ -305,7 +255,7 @@ test(`daily_etl with its worker SIGKILLed at random moments comes out exactly as
     assert.deepEqual(await snapshot(day), baseline.get(day), `run ${i} (${day}) differs from the clean run`);
     for (const other of DAYS.filter((d) => d !== day)) assert.deepEqual((await snapshot(other)).facts, baseline.get(other)!.facts, `run ${i} touched ${other}`);
     // No multipart upload left open by a killed upload.
-    assert.deepEqual(await pendingMultipartUploads(), [], `run ${i}: pending multipart uploads`);
+    assert.deepEqual(await pendingMultipartUploads(s3, config.s3.bucket), [], `run ${i}: pending multipart uploads`);
     // Conservation: every source of the day, records in = loaded + quarantined.
     const audit = await warehouse('ops.audit_log').where({ dag_id: 'daily_etl', logical_date: day });
     assert.ok(audit.length >= 5, `audit rows of ${day}: ${audit.length}`);

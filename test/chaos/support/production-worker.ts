@@ -1,10 +1,9 @@
 /**
  * The production worker (`node server/cli/sluice.js worker --queues ...`) in a child process of
- * its own, for chaos tests that need real separate processes: two racing on one run, or one under
- * load with its memory sampled. DAGs come from `dagsDir` (SLUICE_DAGS_DIR).
+ * its own, for chaos tests that need real separate processes: killed mid-run, two racing on one
+ * run, or one under load with its memory sampled (./rss-sampler.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,10 +20,13 @@ export async function writeDagFolder(prefix: string, modules: Record<string, str
   return dir;
 }
 
-/** Starts `sluice worker --queues <queues>` on the DAG folder; resolves once it polls. */
-export async function startProductionWorker(queues: readonly string[], dagsDir: string): Promise<ChildProcess> {
+/**
+ * Starts `sluice worker --queues <queues>`; resolves once it polls. Its DAGs come from `dagsDir`
+ * (default: the repository's, the shipped pipelines); `env` adds variables (a heap cap, say).
+ */
+export async function startProductionWorker(queues: readonly string[], options: { dagsDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ChildProcess> {
   const child = fork(CLI, ['worker', '--queues', queues.join(',')], {
-    env: { ...process.env, SLUICE_DAGS_DIR: dagsDir, LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...(options.dagsDir ? { SLUICE_DAGS_DIR: options.dagsDir } : {}), LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -46,32 +48,4 @@ export async function stopProductionWorker(child: ChildProcess, graceMs = 15_000
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-/** Resident memory of a process in MB, from /proc (Linux); undefined once it is gone. */
-export function residentMb(pid: number): number | undefined {
-  try {
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Samples a process's RSS every `everyMs` until `stop()`, which returns the samples in MB. */
-export function sampleResidentMemory(pid: number, everyMs: number): { stop: () => number[] } {
-  const samples: number[] = [];
-  const take = () => {
-    const mb = residentMb(pid);
-    if (mb !== undefined) samples.push(mb);
-  };
-  take();
-  const timer = setInterval(take, everyMs);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      take();
-      return samples;
-    },
-  };
 }

@@ -1,34 +1,40 @@
-/** Samples a process's resident memory (Linux /proc) on an interval, keeping the peak. */
-import { readFile } from 'node:fs/promises';
+/** A process's resident memory (Linux /proc), read once or sampled on an interval. */
+import { readFileSync } from 'node:fs';
 
-export interface RssSampler {
-  /** Stops sampling; the peak and the number of samples taken. */
-  stop(): { peakBytes: number; samples: number };
-}
-
-export async function residentBytes(pid: number): Promise<number | null> {
+/** Resident memory of a process in MB; undefined once it is gone. */
+export function residentMb(pid: number): number | undefined {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : null;
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
   } catch {
-    return null; // the process is gone
+    return undefined;
   }
 }
 
-export function sampleRss(pid: number, everyMs = 250): RssSampler {
-  let peakBytes = 0;
-  let samples = 0;
-  const timer = setInterval(() => {
-    void residentBytes(pid).then((bytes) => {
-      if (bytes === null) return;
-      samples += 1;
-      peakBytes = Math.max(peakBytes, bytes);
-    });
-  }, everyMs);
+/** What `sampleRss` saw, in MB. */
+export interface RssSamples {
+  peakMb: number;
+  lastMb: number;
+  samples: number;
+}
+
+/** Samples a process's RSS every `everyMs` (from now) until `stop()`. */
+export function sampleRss(pid: number, everyMs = 250): { stop: () => RssSamples } {
+  const seen: RssSamples = { peakMb: 0, lastMb: 0, samples: 0 };
+  const take = () => {
+    const mb = residentMb(pid);
+    if (mb === undefined) return;
+    seen.samples += 1;
+    seen.peakMb = Math.max(seen.peakMb, mb);
+    seen.lastMb = mb;
+  };
+  take();
+  const timer = setInterval(take, everyMs);
   return {
     stop: () => {
       clearInterval(timer);
-      return { peakBytes, samples };
+      take();
+      return { ...seen };
     },
   };
 }
