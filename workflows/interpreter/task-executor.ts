@@ -334,6 +334,8 @@ export class TaskExecutor {
    */
   private async attempts(task: TaskSpec, index?: number): Promise<AttemptResult> {
     const input = resolveTemplate(task.input, this.scopeFor(task, index));
+    const oversized = inputTooLarge(input);
+    if (oversized !== undefined && wf.patched(INPUT_SIZE_GUARD)) return { ok: false, error: oversized };
     let lostWorkers = 0;
     for (let retry = 0; ; retry++) {
       const slots = task.pool === undefined ? undefined : await this.waitForPool(task, index);
@@ -455,6 +457,27 @@ export class TaskExecutor {
 
 /** Patch id: lost attempts are closed in Postgres and retried once more (runs started before replay without). */
 const CLOSE_LOST_ATTEMPTS = 'sluice-close-lost-attempts';
+/** Patch id: a task whose input is too large for Temporal fails at once (runs started before replay without). */
+const INPUT_SIZE_GUARD = 'sluice-input-size-guard';
+
+/**
+ * The most JSON a task's input may hold. An attempt's input goes into the command that schedules
+ * it: over Temporal's 2 MB payload limit the server refuses the whole workflow task, which then
+ * fails and retries forever while the run hangs (a task fed 300 upstream outputs of 8 KB each did
+ * that); several large inputs scheduled in one workflow task can also pass the 4 MB gRPC message
+ * limit. Each output up to 8 KB stays inline, so only a wide fan-in or big templated values get here.
+ */
+export const MAX_TASK_INPUT_BYTES = 1024 * 1024;
+
+/** Why `input` is too large to schedule, or undefined when it fits. */
+function inputTooLarge(input: unknown): string | undefined {
+  const json = JSON.stringify(input) ?? '';
+  // A UTF-16 unit is at most 3 bytes of UTF-8: skip the encoding when the input cannot be too large.
+  if (json.length * 3 <= MAX_TASK_INPUT_BYTES) return undefined;
+  const bytes = new TextEncoder().encode(json).length;
+  if (bytes <= MAX_TASK_INPUT_BYTES) return undefined;
+  return `the task's input is ${(bytes / 1048576).toFixed(1)} MB of JSON, over the ${MAX_TASK_INPUT_BYTES / 1048576} MB a task's input may carry through Temporal; pass S3 keys, not data: have one upstream task combine what this task needs and return a key (outputs over 8 KB are offloaded to S3 for you)`;
+}
 /** Attempts lost with their worker that are retried beyond the task's own retries. */
 const LOST_WORKER_RETRIES = 3;
 const LOST_WORKER_RETRY_DELAY_MS = 1000;
