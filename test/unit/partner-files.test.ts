@@ -102,3 +102,33 @@ test('NDJSON: numbers kept as written, out-of-range numbers kept for the type ch
   assert.deepEqual(records[0]?.fields, ['A', '2026-11-21', 'North', 'SKU-1', '2', 'Infinity']);
   assert.deepEqual(records[4]?.fields, ['C', null, null, null, null, null]);
 });
+
+test('a NUL character makes its line a format error whose raw text shows U+FFFD (Postgres text cannot hold NUL)', async () => {
+  const records = await read('nul.csv', `${HEADER}\nA,2026-11-21,No\0rth,SKU-1,1,2\nB,2026-11-21,North,SKU-1,1,2\n`);
+  assert.deepEqual(records.map((r) => [r.line, r.error === null]), [[2, false], [3, true]]);
+  assert.deepEqual(records[0]?.fields, [null, null, null, null, null, null]);
+  assert.equal(records[0]?.raw?.includes('\0'), false);
+  assert.match(records[0]?.raw ?? '', /No\uFFFDrth/);
+});
+
+test('a record over 256 K characters is quarantined alone with its raw text cut to 1,024; the next line reads', async () => {
+  const records = await read('long.csv', `${HEADER}\nA,2026-11-21,${'x'.repeat(300_000)},SKU-1,1,2\nB,2026-11-21,North,SKU-1,1,2\n`);
+  assert.equal(records.length, 2);
+  assert.match(records[0]?.error ?? '', /record is \d+ characters long, over the limit of 262144/);
+  assert.ok((records[0]?.raw?.length ?? 0) <= 1025, `raw kept: ${String(records[0]?.raw?.length)}`);
+  assert.equal(records[1]?.error, null);
+});
+
+test('a quote left open in a big file stops at 16 M characters: the rest is one unreadable record, not the heap', async () => {
+  const line = 'R,2026-11-21,North,SKU-1,1,2\n';
+  const body = Buffer.from(`${HEADER}\nA,2026-11-21,North,SKU-1,1,2\n"B,2026-11-21,North,SKU-1,1,2\n${line.repeat(Math.ceil((17 * 1024 * 1024) / line.length))}`);
+  const records = await read('runaway.csv', body);
+  assert.equal(records[0]?.error, null);
+  assert.equal(records.length, 2);
+  assert.match(records[1]?.error ?? '', /unreadable from line 3: a field runs past 16777216 characters/);
+});
+
+test('a 0-byte .csv.gz is an empty file, like a 0-byte .csv: no records', async () => {
+  assert.deepEqual(await read('empty.csv.gz', Buffer.alloc(0)), []);
+  assert.deepEqual(await read('empty.csv', Buffer.alloc(0)), []);
+});
