@@ -155,7 +155,9 @@ export function superviseWorker(options: SupervisorOptions): WorkerSupervisor {
 
 function spawnWorker(workflowBundlePath: string): ChildProcess {
   return spawn(process.execPath, [SLUICE_CLI, 'worker'], {
-    env: { ...process.env, SLUICE_WORKFLOW_BUNDLE: workflowBundlePath },
+    // No health or metrics port: a reload runs the new worker beside the draining one, and both
+    // cannot listen on one port (empty means unset). They are for `sluice worker` in a deployment.
+    env: { ...process.env, SLUICE_WORKFLOW_BUNDLE: workflowBundlePath, SLUICE_WORKER_HTTP: '', SLUICE_WORKER_METRICS: '' },
     // Its logs join ours on stderr; stdout stays `sluice up`'s own (`--json`).
     stdio: ['ignore', 2, 2, 'ipc'],
     detached: true,
