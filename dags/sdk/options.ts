@@ -2,7 +2,7 @@
  * DAG and task options, their defaults, and how the layers combine:
  * call-site options > the definition's defaults > the DAG's options > the built-in defaults.
  */
-import type { RetrySpec, TriggerRule } from '../../workflows/spec';
+import type { TaskSpec, TriggerRule } from '../../workflows/spec';
 import { parseDuration, type Duration } from './durations';
 
 /** Options that a DAG sets as defaults for its tasks and a task may override. */
@@ -137,20 +137,10 @@ export function durationMs(value: Duration | undefined, name: string, fallback: 
 }
 
 /** The task settings that end up in the spec, before the per-kind parts. */
-export interface ResolvedTask {
-  retry: RetrySpec;
-  executionTimeoutMs: number;
-  heartbeatTimeoutMs: number;
-  triggerRule: TriggerRule;
-  taskQueue?: string;
-  doc?: string;
-  pool?: string;
-  poolSlots?: number;
-  priorityWeight?: number;
-  outlets?: string[];
-  dependsOnPast?: boolean;
-  waitForDownstream?: boolean;
-}
+export type ResolvedTask = Pick<
+  TaskSpec,
+  'retry' | 'executionTimeoutMs' | 'triggerRule' | 'taskQueue' | 'doc' | 'pool' | 'poolSlots' | 'priorityWeight' | 'outlets' | 'dependsOnPast' | 'waitForDownstream'
+> & { heartbeatTimeoutMs: number };
 
 /**
  * Merges option layers, highest priority first. Reports only unparsable durations; ranges

@@ -30,6 +30,7 @@ import { testConfig, testS3Client, testTemporal } from '../support/env';
 import { dailyRunDate, lakeListing, shippedDags } from '../support/pipelines';
 import { uploadBigPartnerFile } from './support/big-landing-file';
 import { hostileFiles, type ExpectedRecord } from './support/hostile-files';
+import { forgetDailyEtlDays } from './support/etl-exactness';
 import { startProductionWorker, stopProductionWorker } from './support/production-worker';
 import { residentMb, sampleRss } from './support/rss-sampler';
 
@@ -74,13 +75,9 @@ after(async () => {
   s3.destroy();
 });
 
-/** What these days left in the shared warehouse and lake goes, as in worker-kill.test.ts. */
+/** What these days left in the shared warehouse, lake and staging schema goes. */
 async function forgetTheDays(): Promise<void> {
-  const runIds = DAYS.map((day) => runIdFor('daily_etl', dailyRunDate(day)));
-  await warehouse('warehouse.fact_sales').whereIn('load_date', DAYS).delete();
-  for (const table of ['warehouse.dim_customer', 'warehouse.dim_product', 'ops.exceptions', 'ops.audit_log', 'ops.lineage']) {
-    await warehouse(table).whereIn('run_id', runIds).delete();
-  }
+  await forgetDailyEtlDays(warehouse, DAYS);
   for (const day of DAYS) {
     for (const layer of ['landing', 'bronze', 'silver']) await deletePrefix(`${layer}/partner_sales/dt=${day}/`);
   }

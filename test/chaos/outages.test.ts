@@ -6,7 +6,7 @@
  *   file. The run resumes and finishes, and the schedule of a DAG firing every 5 s fires again.
  * - Postgres (the embedded warehouse) SIGKILLed mid-load and restarted by the supervisor.
  * - S3 unavailable for 15 s (SHORT) or 60 s (FULL): the stack reaches S3 through a proxy of this
- *   test's (support/outage-proxy.ts) that refuses connections for that long, in front of the
+ *   test's (test/support/tcp-proxy.ts) that refuses connections for that long, in front of the
  *   shared test S3 server, on a bucket of this test's own. A proxy rather than a stop: a killed
  *   embedded rclone is restarted by the supervisor within a second, and a SIGSTOPped one leaves
  *   requests hanging with no error. Tasks must retry with backoff (daily_etl's own: 3 retries,
@@ -46,7 +46,7 @@ import type { DagSpec } from '../../workflows/spec';
 import { dailyRunDate } from '../support/pipelines';
 import { embeddedStackEnv, isAlive, serverPidFile, startSluiceUp } from '../support/sluice-up';
 import { conservationBreaks, etlSnapshot, pendingMultipartUploads } from './support/etl-exactness';
-import { startOutageProxy } from './support/outage-proxy';
+import { startTcpProxy } from '../support/tcp-proxy';
 
 const FULL = process.env.SLUICE_CHAOS === 'full';
 // A day no other test seeds (its own stack besides, but the shared S3 server holds its bucket).
@@ -112,7 +112,7 @@ test(`daily_etl comes out exact across Temporal, Postgres and S3 outages (${FULL
   const dagsDir = await mkdtemp(path.join(os.tmpdir(), 'chaos-outage-dags-'));
   for (const [name, text] of Object.entries(DAG_FILES)) await writeFile(path.join(dagsDir, name), text);
   const shared = loadConfig(process.env);
-  const proxy = await startOutageProxy(new URL(shared.s3.endpoint ?? '').host);
+  const proxy = await startTcpProxy(new URL(shared.s3.endpoint ?? '').host);
   const directS3 = createS3Client(shared);
   await ensureBucket(directS3, BUCKET);
 
@@ -218,12 +218,12 @@ test(`daily_etl comes out exact across Temporal, Postgres and S3 outages (${FULL
     const before = processes();
     let victim: Promise<VictimReport> | undefined;
     const s3Record = await faultyRun(client, etl, 's3', S3_DOWN_AT, async () => {
-      await proxy.down();
+      await proxy.cut();
       victim = watchVictim(client, specs.get('outage_victim')!, () => warehouse);
       // Awaited below, after the ETL run's checks; a failure must not go unhandled before then.
       victim.catch(() => undefined);
       await sleep(S3_DOWN_MS);
-      await proxy.up();
+      await proxy.restore();
     });
     faults.push(s3Record.fault);
     progress(`fault ${JSON.stringify(s3Record.fault)}`);
@@ -251,7 +251,7 @@ test(`daily_etl comes out exact across Temporal, Postgres and S3 outages (${FULL
     await source.destroy();
     await warehouse.destroy();
     const code = await up.interrupt();
-    await proxy.close();
+    await proxy.cut();
     await deleteBucket(directS3, BUCKET);
     directS3.destroy();
     await rm(dagsDir, { recursive: true, force: true });

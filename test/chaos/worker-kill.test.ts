@@ -17,13 +17,12 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { createKnex } from '../../infra/db/knex';
 import { ensureBucket } from '../../infra/s3';
-import { runIdFor } from '../../server/client/run-id';
 import { startDagRun } from '../../server/client/start-run';
 import { waitForOutcome } from '../../server/client/wait';
 import { seedDemo } from '../../server/demo';
 import type { DagSpec } from '../../workflows/spec';
 import { testConfig, testS3Client, testTemporal } from '../support/env';
-import { etlSnapshot, pendingMultipartUploads, type EtlSnapshot } from './support/etl-exactness';
+import { etlSnapshot, forgetDailyEtlDays, pendingMultipartUploads, type EtlSnapshot } from './support/etl-exactness';
 import { startProductionWorker, stopProductionWorker } from './support/production-worker';
 import { dailyRunDate, shippedDags, tableFingerprint } from '../support/pipelines';
 
@@ -82,25 +81,12 @@ before(async () => {
 });
 after(async () => {
   if (worker) await stopProductionWorker(worker);
-  await forgetTheDays();
+  await forgetDailyEtlDays(warehouse, DAYS);
   await connection?.close();
   await source.destroy();
   await warehouse.destroy();
   s3.destroy();
 });
-
-/**
- * The warehouse is shared by every test file: take out what these days loaded, as
- * console-data.test.ts does. Left in, dim_customer would hold June versions of the customers the
- * later files' seeds load for earlier days, and their sales would find no valid version.
- */
-async function forgetTheDays(): Promise<void> {
-  const runIds = DAYS.map((day) => runIdFor('daily_etl', dailyRunDate(day)));
-  await warehouse('warehouse.fact_sales').whereIn('load_date', DAYS).delete();
-  for (const table of ['warehouse.dim_customer', 'warehouse.dim_product', 'ops.exceptions', 'ops.audit_log', 'ops.lineage']) {
-    await warehouse(table).whereIn('run_id', runIds).delete();
-  }
-}
 
 async function killWorker(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

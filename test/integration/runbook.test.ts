@@ -9,7 +9,6 @@
  * marker, or a marker this file does not know, fails the first test.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +24,7 @@ import { loadDags } from '../../server/dag-registry';
 import { isScheduled, scheduleCreate } from '../../server/schedules/schedule-options';
 import type { DagRunStatus } from '../../workflows/messages';
 import { testTasks } from '../fixtures/tasks';
+import { runProcess, type CliResult } from '../support/cli';
 import { uniqueLogicalDate, waitForStatus } from '../support/dag-runs';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
@@ -66,18 +66,10 @@ let shellEnv: NodeJS.ProcessEnv;
 const runs = { waits: '', fails: '' };
 
 /** Runs one runbook block verbatim in bash (with `-e`, so any failing command fails it), for `run`. */
-function runBlock(name: string, run: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBlock(name: string, run: string): Promise<CliResult> {
   const block = blocks.get(name);
   assert.ok(block, `the runbook has a block marked runbook:${name}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-e', '-c', block.code], { cwd: REPO, env: { ...shellEnv, RUN: run }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess('bash', ['-e', '-c', block.code], { cwd: REPO, env: { ...shellEnv, RUN: run } });
 }
 
 async function runBlockOk(name: string, run = runs.waits): Promise<string> {

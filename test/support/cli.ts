@@ -16,9 +16,14 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
 
 /** Runs `node <args>` in a child process, with `input` on its stdin if given, and collects its output. */
 export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string, input?: string): Promise<CliResult> {
+  return runProcess(process.execPath, args, { env, cwd, input });
+}
+
+/** Runs `command <args>` in a child process, with `input` on its stdin if given, and collects its output. */
+export function runProcess(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin.end(input);
+    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end(opts.input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

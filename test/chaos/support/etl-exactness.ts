@@ -4,7 +4,8 @@
  */
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Knex } from 'knex';
-import { lakeListing, tableFingerprint } from '../../support/pipelines';
+import { runIdFor } from '../../../server/client/run-id';
+import { dailyRunDate, lakeListing, tableFingerprint } from '../../support/pipelines';
 
 export type EtlSnapshot = Record<string, string | string[]>;
 
@@ -47,5 +48,18 @@ export async function pendingMultipartUploads(s3: S3Client, bucket: string): Pro
   } catch (err) {
     if ((err as { name?: string }).name === 'NoSuchUpload') return [];
     throw err;
+  }
+}
+
+/**
+ * Takes out of the warehouse what daily_etl loaded for `days`: the warehouse is shared by every
+ * test file, and dimension versions left behind would be found by later files' earlier days (their
+ * sales would find no valid customer version), as console-data.test.ts also guards against.
+ */
+export async function forgetDailyEtlDays(warehouse: Knex, days: readonly string[]): Promise<void> {
+  const runIds = days.map((day) => runIdFor('daily_etl', dailyRunDate(day)));
+  await warehouse('warehouse.fact_sales').whereIn('load_date', days).delete();
+  for (const table of ['warehouse.dim_customer', 'warehouse.dim_product', 'ops.exceptions', 'ops.audit_log', 'ops.lineage']) {
+    await warehouse(table).whereIn('run_id', runIds).delete();
   }
 }
