@@ -96,6 +96,11 @@ export class PoolSlots {
     }
   }
 
+  /** True while the outbox holds something `flush()` has not sent. */
+  unsent(): boolean {
+    return this.outbox.size > 0;
+  }
+
   /** True once nothing waits in the outbox and every signal has reached its gate (or found it gone). */
   settled(): boolean {
     return this.outbox.size === 0 && this.sending === 0;

@@ -104,10 +104,18 @@ export class TaskExecutor {
     if (!this.pools.settled()) await this.settlePools();
   }
 
-  /** Sends the last releases to the pools' gates and waits until they have them. */
+  /**
+   * Sends the last releases to the pools' gates and waits until they have them. A grant can cross
+   * a withdrawn ask's release on the way: the run then gives those slots back too, so it sends
+   * again until nothing is left to send (once it waited for that last release forever, and the
+   * run never continued as new).
+   */
   private async settlePools(): Promise<void> {
-    this.pools.flush();
-    await wf.condition(() => this.pools.settled());
+    const resend = wf.patched(SETTLE_CROSSED_GRANTS);
+    do {
+      this.pools.flush();
+      await wf.condition(() => this.pools.settled() || (resend && this.pools.unsent()));
+    } while (!this.pools.settled());
   }
 
   /** Attempt numbers of mapped instances, carried over a continue-as-new. */
@@ -457,6 +465,8 @@ export class TaskExecutor {
 
 /** Patch id: lost attempts are closed in Postgres and retried once more (runs started before replay without). */
 const CLOSE_LOST_ATTEMPTS = 'sluice-close-lost-attempts';
+/** Patch id: parking or draining sends releases again for grants that crossed them (runs started before replay without). */
+const SETTLE_CROSSED_GRANTS = 'sluice-settle-crossed-grants';
 /** Patch id: a task whose input is too large for Temporal fails at once (runs started before replay without). */
 const INPUT_SIZE_GUARD = 'sluice-input-size-guard';
 
